@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# A throwaway test PKI made with openssl: a CA, server certificates for
+# loopback brokers, and CA-signed device certificates from CSRs.
+# Never use these keys for anything but tests and the demo.
+#
+#   hsm/pki.sh ca DIR                     DIR/ca.pem, DIR/ca.key
+#   hsm/pki.sh server DIR NAME            DIR/NAME.pem, DIR/NAME.key (SAN localhost, 127.0.0.1, ::1)
+#   hsm/pki.sh sign DIR CSR OUT [DAYS]    OUT: the CSR's key certified by DIR's CA
+set -euo pipefail
+
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64; }
+
+make_ca() {
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 30 \
+    -subj "/O=trustlink test/CN=trustlink test CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    2>/dev/null
+}
+
+make_server() {
+  local dir=$1 name=$2
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$dir/$name.key" -out "$dir/$name.csr" -subj "/CN=localhost" 2>/dev/null
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -out "$dir/$name.pem" -days 30 \
+    -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n') \
+    2>/dev/null
+  rm -f "$dir/$name.csr"
+  # Test brokers may drop privileges to another user; the key is a throwaway.
+  chmod 644 "$dir/$name.key"
+}
+
+sign_csr() {
+  local dir=$1 csr=$2 out=$3 days=${4:-30}
+  openssl req -in "$csr" -noout -verify 2>/dev/null || { echo "pki.sh: $csr does not verify" >&2; exit 65; }
+  openssl x509 -req -in "$csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -out "$out.tmp" -days "$days" \
+    -extfile <(printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n') 2>/dev/null
+  mv "$out.tmp" "$out"
+}
+
+case "${1:-}" in
+  ca) [ $# -eq 2 ] || usage; make_ca "$2" ;;
+  server) [ $# -eq 3 ] || usage; make_server "$2" "$3" ;;
+  sign) [ $# -ge 4 ] || usage; sign_csr "$2" "$3" "$4" "${5:-30}" ;;
+  *) usage ;;
+esac

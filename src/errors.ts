@@ -1,0 +1,74 @@
+/**
+ * The one error type of trustlink. Every failure a user can act on is a
+ * TrustlinkError with a stable string code; the CLI renders it once and exits
+ * with the code's exit status (sysexits.h numbers, documented in the README).
+ */
+
+export const EXIT_CODES = {
+  usage: 64,
+  dataError: 65,
+  unavailable: 69,
+  software: 70,
+  noPermission: 77,
+  config: 78,
+} as const;
+
+/** Each code maps to one exit status; the README's troubleshooting table is keyed by these codes. */
+const CODE_EXIT = {
+  USAGE: EXIT_CODES.usage,
+  CONFIG_UNREADABLE: EXIT_CODES.config,
+  CONFIG_INVALID: EXIT_CODES.config,
+  PKCS11_URI_INVALID: EXIT_CODES.config,
+  PKCS11_MODULE_NOT_FOUND: EXIT_CODES.config,
+  PKCS11_MODULE_FAILED: EXIT_CODES.unavailable,
+  TOKEN_NOT_FOUND: EXIT_CODES.unavailable,
+  KEY_NOT_FOUND: EXIT_CODES.config,
+  KEY_EXISTS: EXIT_CODES.config,
+  PIN_MISSING: EXIT_CODES.noPermission,
+  PIN_INCORRECT: EXIT_CODES.noPermission,
+  PIN_LOCKED: EXIT_CODES.noPermission,
+  TOKEN_OPERATION_FAILED: EXIT_CODES.unavailable,
+  FILE_UNREADABLE: EXIT_CODES.config,
+  FILE_WRITE_FAILED: EXIT_CODES.software,
+  CERT_INVALID: EXIT_CODES.config,
+  CERT_KEY_MISMATCH: EXIT_CODES.config,
+  CA_INVALID: EXIT_CODES.config,
+  BROKER_UNREACHABLE: EXIT_CODES.unavailable,
+  TLS_FAILED: EXIT_CODES.unavailable,
+  CONNECT_REFUSED: EXIT_CODES.unavailable,
+  PUBLISH_FAILED: EXIT_CODES.unavailable,
+  SUBSCRIBE_FAILED: EXIT_CODES.unavailable,
+  INTERNAL: EXIT_CODES.software,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof CODE_EXIT;
+
+export interface ErrorDetails {
+  /** What the user should do next. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class TrustlinkError extends Error {
+  override readonly name = 'TrustlinkError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.hint = details.hint;
+  }
+
+  get exitCode(): number {
+    return CODE_EXIT[this.code];
+  }
+}
+
+export function isTrustlinkError(value: unknown): value is TrustlinkError {
+  return value instanceof TrustlinkError;
+}
+
+export function knownErrorCodes(): string[] {
+  return Object.keys(CODE_EXIT);
+}
