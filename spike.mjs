@@ -1,0 +1,11 @@
+import { mqtt5, io, iot } from 'aws-crt';
+const lib = new io.Pkcs11Lib('/usr/lib/softhsm/libsofthsm2.so');
+const b = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsFromPkcs11('localhost', {pkcs11_lib: lib, user_pin: '1234', token_label: 'dev', private_key_object_label: 'devkey', cert_file_path: '/tmp/spike/dev.pem'});
+b.withPort(18883); b.withCertificateAuthorityFromPath(undefined, '/tmp/spike/ca.pem');
+b.withConnectProperties({clientId: 'spike', keepAliveIntervalSeconds: 60});
+const c = new mqtt5.Mqtt5Client(b.build());
+const t0 = Date.now();
+c.on('connectionSuccess', async (e) => { console.log('connected', Date.now()-t0, JSON.stringify(e.connack)); const r = await c.publish({topicName:'a/b', qos:1, payload:'hi'}); console.log('puback', JSON.stringify(r)); c.stop(); });
+c.on('connectionFailure', (e) => { console.log('fail', e.error.toString()); c.stop(); });
+c.on('stopped', () => { console.log('stopped'); c.close(); });
+c.start();

@@ -1,0 +1,46 @@
+/**
+ * The trustlink command line: parses, calls, prints. Every failure is
+ * rendered once here and mapped to a documented exit status.
+ */
+import { Command, CommanderError } from 'commander';
+import { addGlobalOptions, type GlobalOptions } from './context.js';
+import { publishCommand } from './publish.js';
+import { renderError } from './render-error.js';
+import { subscribeCommand } from './subscribe.js';
+
+declare const TRUSTLINK_VERSION: string | undefined;
+export const VERSION = typeof TRUSTLINK_VERSION === 'string' ? TRUSTLINK_VERSION : '0.0.0-dev';
+
+function buildProgram(): Command {
+  const program = new Command('trustlink')
+    .description('Connect this device to AWS IoT with a key that never leaves its TPM or HSM (PKCS#11).')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)');
+  addGlobalOptions(program);
+  program.addCommand(publishCommand()).addCommand(subscribeCommand());
+  program.addHelpText('after', `
+Every setting can also come from the JSON config file (camelCase keys) or the
+environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,
+which wins over the file. The token PIN never goes on the command line.
+
+Exit status: 0 ok, 64 usage, 69 unreachable/refused, 70 internal error,
+77 PIN refused or locked, 78 configuration (file, key, certificate).`);
+  // Usage errors and --help throw instead of exiting, so they meet the same renderer.
+  // commander's own error line is dropped: renderError prints the one line users see.
+  for (const command of [program, ...program.commands]) command.exitOverride().configureOutput({ outputError: () => undefined });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0)) {
+      return 0;
+    }
+    const globals = program.opts<GlobalOptions>();
+    return renderError(error, { json: globals.json ?? false, debug: globals.debug ?? false });
+  }
+}

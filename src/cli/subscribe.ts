@@ -1,0 +1,58 @@
+/**
+ * trustlink subscribe: prints each payload on its own line, stays connected
+ * through broker restarts (reconnect, re-subscribe), and exits after --count
+ * messages or on SIGINT/SIGTERM.
+ */
+import { once } from 'node:events';
+import { Command } from 'commander';
+import { connect } from '../connection/connect.js';
+import type { ReceivedMessage } from '../connection/mqtt.js';
+import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
+import { createContext, parseChoice, parseInteger } from './context.js';
+
+interface SubscribeFlags extends ConnectionFlags {
+  topic: string;
+  count?: number;
+  qos: '0' | '1';
+}
+
+export function subscribeCommand(): Command {
+  const command = new Command('subscribe')
+    .alias('sub')
+    .description('subscribe and print each message payload on its own line; reconnects until stopped')
+    .requiredOption('--topic <filter>', 'topic filter, wildcards allowed (+, #)')
+    .option('--count <n>', 'exit after this many messages', parseInteger(1, Number.MAX_SAFE_INTEGER))
+    .option('--qos <0|1>', 'QoS (AWS IoT supports 0 and 1)', parseChoice(['0', '1'] as const), '1');
+  addConnectionOptions(command);
+  command.addHelpText('after', `
+Payloads go to stdout, one per line; logs go to stderr. With --json each
+message is {"topic","payload","qos"}. When the broker goes away the
+subscriber reconnects with exponential backoff and jitter and subscribes again.
+
+Example:
+  trustlink --config /etc/trustlink/config.json subscribe --topic 'cmd/thing-1/#' --count 1`);
+  return command.action(async (flags: SubscribeFlags, self: Command) => {
+    const { loaded, log, output } = createContext(self, connectionFlagsToConfig(flags));
+    const connection = await connect(loaded.config, log, { retry: true });
+    const done = new AbortController();
+    let received = 0;
+    connection.session.on('message', (message: ReceivedMessage) => {
+      const payload = message.payload.toString('utf8');
+      output.result(payload, { topic: message.topic, payload, qos: message.qos });
+      received++;
+      if (flags.count !== undefined && received >= flags.count) done.abort();
+    });
+    const stopOnSignal = (signal: string): void => {
+      log.info('stopping', { signal });
+      done.abort();
+    };
+    process.once('SIGINT', stopOnSignal).once('SIGTERM', stopOnSignal);
+    try {
+      await connection.session.subscribe(flags.topic, Number(flags.qos) as 0 | 1);
+      if (!done.signal.aborted) await once(done.signal, 'abort');
+    } finally {
+      process.off('SIGINT', stopOnSignal).off('SIGTERM', stopOnSignal);
+      await connection.close();
+    }
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * The device identity for mutual TLS: the certificate, and the key it must
+ * belong to (in a token, or a PEM file during development). Everything a
+ * user can get wrong here is checked before any connection is attempted.
+ */
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { TrustlinkError } from '../errors.js';
+import type { Logger } from '../log/log.js';
+import type { Pin } from '../pkcs11/secret.js';
+import { openTokenKey, type TokenKey } from '../pkcs11/token.js';
+import type { Pkcs11Uri } from '../pkcs11/uri.js';
+
+export type KeySource =
+  | { kind: 'pkcs11'; modulePath: string; uri: Pkcs11Uri; pin: Pin }
+  | { kind: 'file'; path: string };
+
+export type TlsKey =
+  | { kind: 'pkcs11'; modulePath: string; tokenLabel: string; keyLabel: string | undefined; pin: Pin }
+  | { kind: 'file'; keyPem: string };
+
+export interface DeviceIdentity {
+  certPem: string;
+  certificate: X509Certificate;
+  key: TlsKey;
+  /** The open token key when the key is in a token; callers close it when done. */
+  tokenKey: TokenKey | undefined;
+}
+
+export function readTextFile(path: string, what: string, hint: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new TrustlinkError('FILE_UNREADABLE', `cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      cause: error,
+      hint,
+    });
+  }
+}
+
+export function parseCertificate(pem: string, path: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (error) {
+    throw new TrustlinkError('CERT_INVALID', `${path} is not a PEM or DER X.509 certificate`, {
+      cause: error,
+      hint: 'pass the device certificate AWS IoT issued or registered (-----BEGIN CERTIFICATE-----)',
+    });
+  }
+}
+
+/** Reads a CA bundle and checks that it holds at least one certificate. */
+export function readCaBundle(path: string): string {
+  const pem = readTextFile(path, 'CA file', 'pass --ca-file with the server CA (for AWS IoT: Amazon Root CA 1)');
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) {
+    throw new TrustlinkError('CA_INVALID', `the CA file ${path} holds no PEM certificate`, {
+      hint: 'pass the server CA in PEM form (for AWS IoT: Amazon Root CA 1)',
+    });
+  }
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new TrustlinkError('CA_INVALID', `the CA file ${path} holds a certificate that does not parse`, { cause: error });
+    }
+  }
+  return pem;
+}
+
+function spkiOfCertificate(certificate: X509Certificate): Buffer {
+  return certificate.publicKey.export({ type: 'spki', format: 'der' });
+}
+
+function describeSubject(certificate: X509Certificate): string {
+  return certificate.subject.replace(/\n/g, ', ');
+}
+
+function openKeyFile(path: string): { keyPem: string; spki: Buffer } {
+  const keyPem = readTextFile(path, 'private key file', 'pass --key with a PKCS#11 URI or a PEM key file');
+  try {
+    const key = createPrivateKey(keyPem);
+    return { keyPem, spki: createPublicKey(key).export({ type: 'spki', format: 'der' }) };
+  } catch (error) {
+    throw new TrustlinkError('CONFIG_INVALID', `${path} is not an unencrypted PEM private key`, { cause: error });
+  }
+}
+
+/**
+ * Loads the certificate, opens the key, and refuses a pair that does not
+ * belong together: the TLS handshake would fail later with a vaguer error.
+ */
+export function loadDeviceIdentity(certPath: string, keySource: KeySource, log: Logger, now = new Date()): DeviceIdentity {
+  const certPem = readTextFile(certPath, 'certificate file', 'pass --cert with the device certificate (PEM)');
+  const certificate = parseCertificate(certPem, certPath);
+  if (new Date(certificate.validTo) < now) {
+    log.warn('the device certificate has expired; the server will refuse it', { cert: certPath, validTo: certificate.validTo });
+  } else if (new Date(certificate.validFrom) > now) {
+    log.warn('the device certificate is not valid yet; is the clock right?', { cert: certPath, validFrom: certificate.validFrom });
+  }
+
+  let key: TlsKey;
+  let spki: Buffer;
+  let tokenKey: TokenKey | undefined;
+  if (keySource.kind === 'pkcs11') {
+    tokenKey = openTokenKey(keySource);
+    spki = tokenKey.publicKeySpki;
+    key = { kind: 'pkcs11', modulePath: keySource.modulePath, tokenLabel: tokenKey.token.label, keyLabel: tokenKey.keyLabel, pin: keySource.pin };
+  } else {
+    const file = openKeyFile(keySource.path);
+    spki = file.spki;
+    key = { kind: 'file', keyPem: file.keyPem };
+  }
+  if (!spki.equals(spkiOfCertificate(certificate))) {
+    tokenKey?.close();
+    const keyName = keySource.kind === 'pkcs11' ? `token key "${key.kind === 'pkcs11' ? key.keyLabel ?? '?' : ''}" in token "${tokenKey?.token.label}"` : keySource.path;
+    throw new TrustlinkError('CERT_KEY_MISMATCH', `the certificate ${certPath} (${describeSubject(certificate)}) was not issued for ${keyName}`, {
+      hint: 'use the certificate made from this key\'s CSR, or point --key at the key the certificate belongs to',
+    });
+  }
+  return { certPem, certificate, key, tokenKey };
+}

@@ -1,0 +1,63 @@
+/**
+ * One MQTT session API over aws-crt's MQTT 5 client and its MQTT 3.1.1
+ * connection, so commands do not care which protocol is spoken.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log/log.js';
+import type { BackoffPolicy } from './backoff.js';
+import { loadCrt } from './crt.js';
+import { openMqtt311 } from './mqtt311.js';
+import { openMqtt5 } from './mqtt5.js';
+import { createMtlsContext, type TlsSettings } from './tls.js';
+
+export type MqttVersion = '5' | '3.1.1';
+export type QoS = 0 | 1;
+
+export interface MqttSettings {
+  endpoint: string;
+  port: number;
+  clientId: string;
+  version: MqttVersion;
+  keepAliveSeconds: number;
+  reconnect: BackoffPolicy;
+  /** How long one connection attempt (TCP + TLS + CONNACK) may take. */
+  connectTimeoutMs: number;
+  tls: TlsSettings;
+}
+
+export interface ReceivedMessage {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+}
+
+export interface ConnectedInfo {
+  sessionPresent: boolean;
+  /** What the broker negotiated, as reported by aws-crt. */
+  negotiated: Record<string, unknown>;
+}
+
+/** Events: 'connected' (ConnectedInfo), 'disconnected' (Error), 'message' (ReceivedMessage). */
+export interface MqttSession extends EventEmitter {
+  /**
+   * Connects. With retry false, the first failure rejects (one-shot
+   * commands); with retry true, failures are logged and retried with backoff
+   * until stop(), and only errors that retrying cannot fix reject.
+   */
+  start(options: { retry: boolean }): Promise<ConnectedInfo>;
+  /** Resolves when the broker acknowledged a QoS 1 message (or a QoS 0 one was written). */
+  publish(topic: string, payload: Buffer, qos: QoS): Promise<void>;
+  /** Subscribes now and again after every reconnect that did not resume the session. */
+  subscribe(filter: string, qos: QoS): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SessionDeps {
+  log: Logger;
+}
+
+export async function openMqttSession(settings: MqttSettings, deps: SessionDeps): Promise<MqttSession> {
+  const crt = await loadCrt();
+  const tlsContext = createMtlsContext(crt, settings.tls);
+  return settings.version === '5' ? openMqtt5(crt, tlsContext, settings, deps) : openMqtt311(crt, tlsContext, settings, deps);
+}

@@ -1,0 +1,66 @@
+/**
+ * Turns a validated configuration into what a connection needs: the key
+ * source (token or file), the identity checked against it, and MQTT settings.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import { TrustlinkError } from '../errors.js';
+import type { Logger } from '../log/log.js';
+import { requirePin } from '../pkcs11/secret.js';
+import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
+import { loadDeviceIdentity, readCaBundle, type DeviceIdentity, type KeySource } from './identity.js';
+import type { MqttSettings } from './mqtt.js';
+import { alpnFor } from './tls.js';
+
+function required<T>(value: T | undefined, flag: string, key: string): T {
+  if (value === undefined) {
+    throw new TrustlinkError('USAGE', `${flag} is required (or "${key}" in the config file)`);
+  }
+  return value;
+}
+
+export function keySourceFrom(config: Config, env: NodeJS.ProcessEnv = process.env): KeySource {
+  const key = required(config.key, '--key', 'key');
+  if (!isPkcs11Uri(key)) return { kind: 'file', path: key };
+  const uri = parsePkcs11Uri(key);
+  const modulePath = config.pkcs11Module ?? uri.modulePath;
+  if (modulePath === undefined) {
+    throw new TrustlinkError('USAGE', 'a PKCS#11 key needs a module: --pkcs11-module PATH, "pkcs11Module" in the config, or module-path= in the URI', {
+      hint: 'e.g. /usr/lib/softhsm/libsofthsm2.so or the tpm2-pkcs11 module libtpm2_pkcs11.so',
+    });
+  }
+  const pin = requirePin({ pinFile: config.pinFile ?? uri.pinSource, env });
+  return { kind: 'pkcs11', modulePath, uri, pin };
+}
+
+/** A client ID unique to this process, for when none is configured: two clients sharing one kick each other off. */
+function defaultClientId(config: Config): string {
+  return config.thingName ?? `trustlink-${hostname()}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface PreparedConnection {
+  settings: MqttSettings;
+  identity: DeviceIdentity;
+}
+
+export function prepareConnection(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): PreparedConnection {
+  const endpoint = required(config.endpoint, '--endpoint', 'endpoint');
+  const certFile = required(config.certFile, '--cert', 'certFile');
+  if (config.reconnectMinDelayMs > config.reconnectMaxDelayMs) {
+    throw new TrustlinkError('CONFIG_INVALID', `reconnectMinDelayMs (${config.reconnectMinDelayMs}) is larger than reconnectMaxDelayMs (${config.reconnectMaxDelayMs})`);
+  }
+  const caPem = config.caFile !== undefined ? readCaBundle(config.caFile) : undefined;
+  const identity = loadDeviceIdentity(certFile, keySourceFrom(config, env), log);
+  const settings: MqttSettings = {
+    endpoint,
+    port: config.port,
+    clientId: config.clientId ?? defaultClientId(config),
+    version: config.mqttVersion,
+    keepAliveSeconds: config.keepAliveSeconds,
+    connectTimeoutMs: config.connectTimeoutMs,
+    reconnect: { minDelayMs: config.reconnectMinDelayMs, maxDelayMs: config.reconnectMaxDelayMs },
+    tls: { certPem: identity.certPem, key: identity.key, caPem, alpn: alpnFor(config.port, config.alpn) },
+  };
+  return { settings, identity };
+}

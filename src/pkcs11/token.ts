@@ -1,0 +1,264 @@
+/**
+ * A device key held in a token: finds the token and the key a PKCS#11 URI
+ * names, logs in once, and reads the key's public half. The private key is
+ * only ever used through the token (sign), never read.
+ */
+import { createHash, createPublicKey } from 'node:crypto';
+import { TrustlinkError } from '../errors.js';
+import { constants as ck, Pkcs11Module, tokenError, resultName, type Handle, type Session, type SlotToken, type Template } from './native.js';
+import type { Pin } from './secret.js';
+import type { Pkcs11Uri } from './uri.js';
+
+export interface PinFlags {
+  countLow: boolean;
+  finalTry: boolean;
+  locked: boolean;
+  toBeChanged: boolean;
+}
+
+export function pinFlags(flags: number): PinFlags {
+  return {
+    countLow: (flags & ck.CKF_USER_PIN_COUNT_LOW) !== 0,
+    finalTry: (flags & ck.CKF_USER_PIN_FINAL_TRY) !== 0,
+    locked: (flags & ck.CKF_USER_PIN_LOCKED) !== 0,
+    toBeChanged: (flags & ck.CKF_USER_PIN_TO_BE_CHANGED) !== 0,
+  };
+}
+
+export function describePinFlags(flags: PinFlags): string {
+  const states = [
+    flags.locked && 'user PIN locked',
+    flags.finalTry && 'final PIN try',
+    flags.countLow && 'PIN retry count low',
+    flags.toBeChanged && 'PIN must be changed',
+  ].filter(Boolean);
+  return states.length > 0 ? states.join(', ') : 'PIN state healthy';
+}
+
+export type KeyAlgorithm = 'ec' | 'rsa';
+
+export interface TokenKey {
+  readonly token: SlotToken;
+  readonly keyLabel: string | undefined;
+  readonly keyId: Buffer | undefined;
+  readonly algorithm: KeyAlgorithm;
+  /** DER SubjectPublicKeyInfo of the key pair. */
+  readonly publicKeySpki: Buffer;
+  /**
+   * Signs SHA-256(data) inside the token: ECDSA as raw r||s (IEEE P1363),
+   * RSA as PKCS#1 v1.5.
+   */
+  signSha256(data: Buffer): Buffer;
+  close(): void;
+}
+
+/** Tokens whose PIN was refused in this process: never offered a second guess. */
+const refusedPins = new Set<string>();
+
+function matchesToken(uri: Pkcs11Uri, token: SlotToken): boolean {
+  return (
+    (uri.token === undefined || uri.token === token.label) &&
+    (uri.serial === undefined || uri.serial === token.serial) &&
+    (uri.manufacturer === undefined || uri.manufacturer === token.manufacturer) &&
+    (uri.model === undefined || uri.model === token.model) &&
+    (uri.slotId === undefined || uri.slotId === token.slotId) &&
+    (uri.slotDescription === undefined || uri.slotDescription === token.slotDescription)
+  );
+}
+
+export function selectToken(module: Pkcs11Module, uri: Pkcs11Uri): SlotToken {
+  const tokens = module.tokens();
+  const matching = tokens.filter((token) => matchesToken(uri, token));
+  const present = tokens.map((token) => `"${token.label}" (serial ${token.serial}, slot ${token.slotId})`).join(', ') || 'none';
+  if (matching.length === 0) {
+    throw new TrustlinkError('TOKEN_NOT_FOUND', `no token matches ${describeTokenSelector(uri)} in ${module.path}; tokens present: ${present}`, {
+      hint: 'check token= in the key URI (trustlink hsm list shows the tokens)',
+    });
+  }
+  if (matching.length > 1) {
+    throw new TrustlinkError('TOKEN_NOT_FOUND', `${matching.length} tokens match ${describeTokenSelector(uri)}: ${present}`, {
+      hint: 'add token= or serial= to the key URI to pick one',
+    });
+  }
+  return matching[0] as SlotToken;
+}
+
+function describeTokenSelector(uri: Pkcs11Uri): string {
+  const parts = [
+    uri.token !== undefined && `token "${uri.token}"`,
+    uri.serial !== undefined && `serial "${uri.serial}"`,
+    uri.slotId !== undefined && `slot-id ${uri.slotId}`,
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(', ') : 'the key URI';
+}
+
+/** Logs in at most once per token and process; a refused PIN is reported, not retried. */
+export function loginOnce(module: Pkcs11Module, token: SlotToken, session: Session, pin: Pin): void {
+  const tokenKey = `${module.path}#${token.serial}`;
+  const before = pinFlags(module.tokenFlags(token.slot));
+  if (refusedPins.has(tokenKey)) {
+    throw new TrustlinkError('PIN_INCORRECT', `the PIN for token "${token.label}" was already refused once; it is not tried again`, {
+      hint: 'fix the PIN, then restart trustlink',
+    });
+  }
+  if (before.locked) {
+    throw new TrustlinkError('PIN_LOCKED', `the user PIN of token "${token.label}" is locked; no login was attempted`, {
+      hint: 'unlock the user PIN with the SO PIN (softhsm2-util / tpm2_ptool / the vendor tool), or re-provision the token',
+    });
+  }
+  try {
+    session.loginUser(pin.reveal());
+  } catch (error) {
+    const name = resultName(error);
+    if (name === 'CKR_PIN_INCORRECT' || name === 'CKR_PIN_LOCKED') {
+      refusedPins.add(tokenKey);
+      const after = pinFlags(module.tokenFlags(token.slot));
+      throw new TrustlinkError(name === 'CKR_PIN_LOCKED' ? 'PIN_LOCKED' : 'PIN_INCORRECT',
+        `token "${token.label}" refused the PIN from ${pin.source} (tried once, not retried); token now reports: ${describePinFlags(after)}`,
+        { cause: error, hint: 'check the PIN file or TRUSTLINK_PIN; each wrong try brings the token closer to locking' });
+    }
+    throw tokenError(error, `logging in to token "${token.label}"`);
+  }
+}
+
+function hex(buffer: Buffer | undefined): string {
+  return buffer && buffer.length > 0 ? buffer.toString('hex') : '-';
+}
+
+const CLASS_NAMES = new Map<number, string>([
+  [ck.CKO_PRIVATE_KEY, 'private'],
+  [ck.CKO_PUBLIC_KEY, 'public'],
+  [ck.CKO_CERTIFICATE, 'cert'],
+  [ck.CKO_SECRET_KEY, 'secret-key'],
+  [ck.CKO_DATA, 'data'],
+]);
+
+/** One line per object, for "not found" messages: what the token does hold. */
+function describeObjects(session: Session): string {
+  const lines = session.findObjects([]).map((object) => {
+    const attributes = session.attributes(object, [ck.CKA_CLASS, ck.CKA_LABEL, ck.CKA_ID]);
+    const classValue = attributes.get(ck.CKA_CLASS)?.readUInt32LE(0);
+    const kind = (classValue !== undefined && CLASS_NAMES.get(classValue)) || 'other';
+    return `${kind} "${attributes.get(ck.CKA_LABEL)?.toString('utf8') ?? ''}" id=${hex(attributes.get(ck.CKA_ID))}`;
+  });
+  return lines.length > 0 ? lines.join('; ') : 'no objects';
+}
+
+function findPrivateKey(session: Session, token: SlotToken, uri: Pkcs11Uri): Handle {
+  if (uri.type !== undefined && uri.type !== 'private') {
+    throw new TrustlinkError('PKCS11_URI_INVALID', `the key URI says type=${uri.type}; a device key needs type=private (or no type)`);
+  }
+  const template: Template = [{ type: ck.CKA_CLASS, value: ck.CKO_PRIVATE_KEY }];
+  if (uri.object !== undefined) template.push({ type: ck.CKA_LABEL, value: uri.object  });
+  if (uri.id !== undefined) template.push({ type: ck.CKA_ID, value: uri.id  });
+  const keys = session.findObjects(template);
+  const wanted = [uri.object !== undefined && `object "${uri.object}"`, uri.id !== undefined && `id ${hex(uri.id)}`].filter(Boolean).join(', ');
+  if (keys.length === 0) {
+    throw new TrustlinkError('KEY_NOT_FOUND', `token "${token.label}" has no private key matching ${wanted || 'the URI'}; it holds: ${describeObjects(session)}`, {
+      hint: 'fix object= or id= in the key URI (trustlink hsm list shows them), or generate the key (trustlink hsm keygen)',
+    });
+  }
+  if (keys.length > 1) {
+    throw new TrustlinkError('KEY_NOT_FOUND', `${keys.length} private keys in token "${token.label}" match ${wanted || 'the URI'}`, {
+      hint: 'add object= or id= to the key URI to pick one',
+    });
+  }
+  return keys[0] as Handle;
+}
+
+const CURVES: Record<string, string> = {
+  '06082a8648ce3d030107': 'P-256',
+  '06052b81040022': 'P-384',
+  '06052b81040023': 'P-521',
+};
+
+/** CKA_EC_POINT is a DER OCTET STRING around the point; a few modules return the bare point. */
+function unwrapEcPoint(point: Buffer): Buffer {
+  if (point[0] === 0x04 && point.length > 2) {
+    const length = point[1] as number;
+    if (length < 0x80 && length === point.length - 2) return point.subarray(2);
+    if (length === 0x81 && point[2] === point.length - 3) return point.subarray(3);
+  }
+  return point;
+}
+
+const base64url = (buffer: Buffer): string => buffer.toString('base64url');
+
+function publicKeySpki(session: Session, token: SlotToken, privateKey: Handle, keyId: Buffer | undefined, label: string | undefined): { spki: Buffer; algorithm: KeyAlgorithm } {
+  const keyType = session.attributes(privateKey, [ck.CKA_KEY_TYPE]).get(ck.CKA_KEY_TYPE)?.readUInt32LE(0);
+  const template: Template = [{ type: ck.CKA_CLASS, value: ck.CKO_PUBLIC_KEY }];
+  if (keyId !== undefined && keyId.length > 0) template.push({ type: ck.CKA_ID, value: keyId  });
+  else if (label !== undefined) template.push({ type: ck.CKA_LABEL, value: label  });
+  const [publicKey] = session.findObjects(template, 2);
+  if (keyType === ck.CKK_RSA) {
+    // RSA private key objects carry the modulus and exponent themselves.
+    const source = publicKey ?? privateKey;
+    const attributes = session.attributes(source, [ck.CKA_MODULUS, ck.CKA_PUBLIC_EXPONENT]);
+    const n = attributes.get(ck.CKA_MODULUS);
+    const e = attributes.get(ck.CKA_PUBLIC_EXPONENT);
+    if (n && e) {
+      const key = createPublicKey({ key: { kty: 'RSA', n: base64url(n), e: base64url(e) }, format: 'jwk' });
+      return { spki: key.export({ type: 'spki', format: 'der' }), algorithm: 'rsa' };
+    }
+  } else if (keyType === ck.CKK_EC && publicKey) {
+    const attributes = session.attributes(publicKey, [ck.CKA_EC_PARAMS, ck.CKA_EC_POINT]);
+    const params = attributes.get(ck.CKA_EC_PARAMS);
+    const point = attributes.get(ck.CKA_EC_POINT);
+    const curve = params && CURVES[params.toString('hex')];
+    if (curve && point) {
+      const raw = unwrapEcPoint(point);
+      const half = (raw.length - 1) / 2;
+      const key = createPublicKey({
+        key: { kty: 'EC', crv: curve, x: base64url(raw.subarray(1, 1 + half)), y: base64url(raw.subarray(1 + half)) },
+        format: 'jwk',
+      });
+      return { spki: key.export({ type: 'spki', format: 'der' }), algorithm: 'ec' };
+    }
+  }
+  throw new TrustlinkError('KEY_NOT_FOUND', `cannot read the public half of key "${label ?? hex(keyId)}" in token "${token.label}" (no matching public key object, or an unsupported key type)`, {
+    hint: 'trustlink supports EC P-256/P-384/P-521 and RSA keys with a public key object of the same CKA_ID',
+  });
+}
+
+export interface OpenKeyOptions {
+  modulePath: string;
+  uri: Pkcs11Uri;
+  pin: Pin;
+}
+
+export function openTokenKey(options: OpenKeyOptions): TokenKey {
+  const module = Pkcs11Module.load(options.modulePath);
+  const token = selectToken(module, options.uri);
+  const session = module.openSession(token.slot);
+  try {
+    loginOnce(module, token, session, options.pin);
+    const privateKey = findPrivateKey(session, token, options.uri);
+    const attributes = session.attributes(privateKey, [ck.CKA_LABEL, ck.CKA_ID]);
+    const keyLabel = attributes.get(ck.CKA_LABEL)?.toString('utf8');
+    const keyId = attributes.get(ck.CKA_ID);
+    const { spki, algorithm } = publicKeySpki(session, token, privateKey, keyId, keyLabel);
+    return {
+      token,
+      keyLabel,
+      keyId,
+      algorithm,
+      publicKeySpki: spki,
+      signSha256(data: Buffer): Buffer {
+        try {
+          if (algorithm === 'rsa') return session.sign({ mechanism: ck.CKM_SHA256_RSA_PKCS }, privateKey, data);
+          // CKM_ECDSA signs a digest the caller made; not every token offers CKM_ECDSA_SHA256.
+          const digest = createHash('sha256').update(data).digest();
+          return session.sign({ mechanism: ck.CKM_ECDSA }, privateKey, digest);
+        } catch (error) {
+          throw tokenError(error, `signing with key "${keyLabel ?? hex(keyId)}" in token "${token.label}"`);
+        }
+      },
+      close(): void {
+        session.close();
+      },
+    };
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+}
