@@ -6,9 +6,10 @@
 #   hsm/pki.sh ca DIR                     DIR/ca.pem, DIR/ca.key
 #   hsm/pki.sh server DIR NAME            DIR/NAME.pem, DIR/NAME.key (SAN localhost, 127.0.0.1, ::1)
 #   hsm/pki.sh sign DIR CSR OUT [DAYS]    OUT: the CSR's key certified by DIR's CA
+#   hsm/pki.sh certify DIR PUB.pem CN OUT [DAYS]  OUT: a public key certified as CN, no CSR
 set -euo pipefail
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64; }
 
 make_ca() {
   local dir=$1
@@ -42,9 +43,18 @@ sign_csr() {
   mv "$out.tmp" "$out"
 }
 
+certify_pubkey() {
+  local dir=$1 pub=$2 cn=$3 out=$4 days=${5:-30}
+  openssl x509 -new -force_pubkey "$pub" -subj "/CN=$cn" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -days "$days" -out "$out.tmp" \
+    -extfile <(printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n') 2>/dev/null
+  mv "$out.tmp" "$out"
+}
+
 case "${1:-}" in
   ca) [ $# -eq 2 ] || usage; make_ca "$2" ;;
   server) [ $# -eq 3 ] || usage; make_server "$2" "$3" ;;
   sign) [ $# -ge 4 ] || usage; sign_csr "$2" "$3" "$4" "${5:-30}" ;;
+  certify) [ $# -ge 5 ] || usage; certify_pubkey "$2" "$3" "$4" "$5" "${6:-30}" ;;
   *) usage ;;
 esac

@@ -18,7 +18,6 @@ const SUBACK_FAILURE = 128;
 class Mqtt311Session extends SessionBase implements MqttSession {
   readonly #connection: InstanceType<Crt['mqtt']['MqttClientConnection']>;
   readonly #settings: MqttSettings;
-  #stopping = false;
   #stopped: Promise<void> | undefined;
 
   constructor(crt: Crt, tlsContext: ClientTlsContext, settings: MqttSettings, deps: SessionDeps) {
@@ -52,7 +51,7 @@ class Mqtt311Session extends SessionBase implements MqttSession {
   }
 
   async #connectWithRetry(): Promise<void> {
-    for (let attempt = 0; !this.#stopping; attempt++) {
+    for (let attempt = 0; !this.stopping; attempt++) {
       try {
         const sessionPresent = await this.#connection.connect();
         await this.onConnected({ sessionPresent, negotiated: { protocol: 'MQTT 3.1.1', keepAliveSeconds: this.#settings.keepAliveSeconds } });
@@ -86,7 +85,7 @@ class Mqtt311Session extends SessionBase implements MqttSession {
   }
 
   stop(): Promise<void> {
-    this.#stopping = true;
+    this.stopping = true;
     this.#stopped ??= this.#connection.disconnect().catch(() => undefined);
     return this.#stopped;
   }

@@ -81,6 +81,7 @@ class Mqtt5Session extends SessionBase implements MqttSession {
   }
 
   stop(): Promise<void> {
+    this.stopping = true;
     this.#stopped ??= new Promise<void>((resolve) => {
       this.#client.once('stopped', () => {
         this.#client.close();

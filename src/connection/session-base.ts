@@ -18,6 +18,8 @@ export abstract class SessionBase extends EventEmitter {
   protected readonly endpoint: string;
   protected readonly subscriptions = new Map<string, QoS>();
   protected connected = false;
+  /** Set by stop(): the disconnect that follows is asked for, not a fault. */
+  protected stopping = false;
   #everConnected = false;
   #pending: PendingStart | undefined;
 
@@ -75,6 +77,7 @@ export abstract class SessionBase extends EventEmitter {
   protected onDisconnected(reason: string): void {
     if (!this.connected) return;
     this.connected = false;
+    if (this.stopping) return;
     this.log.warn('disconnected; reconnecting with backoff', { endpoint: this.endpoint, reason });
     this.emit('disconnected', reason);
   }

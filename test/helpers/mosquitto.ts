@@ -1,0 +1,82 @@
+/**
+ * A real mosquitto on loopback that requires client certificates, started
+ * and stopped by PID. restart() stops and starts it on the same port, as a
+ * broker outage would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { TestPki } from './pki.js';
+import { freePort } from './ports.js';
+
+export interface Mosquitto {
+  port: number;
+  host: string;
+  log: string[];
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function startMosquitto(dir: string, pki: TestPki, options: { extraConfig?: string[] } = {}): Promise<Mosquitto> {
+  const host = '127.0.0.1';
+  const port = await freePort(host);
+  const configFile = join(dir, 'mosquitto.conf');
+  writeFileSync(configFile, [
+    `listener ${port} ${host}`,
+    `cafile ${pki.caFile}`,
+    `certfile ${pki.serverCert}`,
+    `keyfile ${pki.serverKey}`,
+    'require_certificate true',
+    'use_identity_as_username true',
+    'allow_anonymous false',
+    // mosquitto started as root drops to user "mosquitto" unless told otherwise.
+    `user ${userInfo().username}`,
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_type information',
+    'log_dest stderr',
+    ...(options.extraConfig ?? []),
+    '',
+  ].join('\n'));
+
+  let child: ChildProcess | undefined;
+  const log: string[] = [];
+
+  async function start(): Promise<void> {
+    child = spawn('mosquitto', ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => log.push(...chunk.split('\n').filter(Boolean)));
+    const deadline = Date.now() + 10_000;
+    while (!(await canConnect(host, port))) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`mosquitto did not start:\n${log.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async function stop(): Promise<void> {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = once(running, 'exit');
+    running.kill('SIGTERM');
+    await exited;
+  }
+
+  await start();
+  return { port, host, log, stop, start, restart: async () => { await stop(); await start(); } };
+}
