@@ -38,15 +38,6 @@ const CONNACK_REASONS: Record<number, string> = {
   0x9f: 'connection rate exceeded',
 };
 
-/** MQTT 3.1.1 CONNACK return codes. */
-const CONNACK_RETURN_CODES: Record<number, string> = {
-  1: 'unacceptable protocol version',
-  2: 'identifier rejected',
-  3: 'server unavailable',
-  4: 'bad user name or password',
-  5: 'not authorized',
-};
-
 export function connackRefused(endpoint: string, reason: string): TrustlinkError {
   return new TrustlinkError('CONNECT_REFUSED', `${endpoint} refused the MQTT connection: ${reason}`, {
     hint: 'for AWS IoT: is the certificate ACTIVE, attached to a policy that allows iot:Connect for this client ID?',
@@ -55,10 +46,6 @@ export function connackRefused(endpoint: string, reason: string): TrustlinkError
 
 export function describeConnackReason(reasonCode: number): string {
   return `${CONNACK_REASONS[reasonCode] ?? 'refused'} (reason code 0x${reasonCode.toString(16)})`;
-}
-
-export function describeConnackReturnCode(returnCode: number): string {
-  return `${CONNACK_RETURN_CODES[returnCode] ?? 'refused'} (return code ${returnCode})`;
 }
 
 /** Maps a connection failure to a TrustlinkError naming the endpoint. */

@@ -8,7 +8,7 @@ import type { ClientTlsContext } from 'aws-crt/dist/native/io.js';
 import { TrustlinkError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import type { Crt } from './crt.js';
-import { connectionError } from './crt-error.js';
+import { connackRefused, connectionError } from './crt-error.js';
 import type { ConnectedInfo, MqttSession, MqttSettings, QoS, SessionDeps } from './mqtt.js';
 import { SessionBase } from './session-base.js';
 
@@ -64,6 +64,10 @@ class Mqtt311Session extends SessionBase implements MqttSession {
   }
 
   #mapConnectError(error: unknown): TrustlinkError {
+    // aws-crt rejects a refused 3.1.1 CONNACK as a protocol error and drops its return code.
+    if (/AWS_ERROR_MQTT_PROTOCOL_ERROR|Server rejected connection/.test(String(error))) {
+      return connackRefused(this.endpoint, 'CONNACK refused (aws-crt does not report the MQTT 3.1.1 return code: not authorized, identifier rejected, ...)');
+    }
     return connectionError(error, this.endpoint);
   }
 

@@ -1,0 +1,29 @@
+// The baseline: what a user would write with aws-crt alone to do what
+// `trustlink publish --count 1` does (SoftHSM key, MQTT 5 connect, one QoS 1
+// publish, disconnect). Arguments come from the environment bench.mjs sets.
+import { readFileSync } from 'node:fs';
+import { io, iot, mqtt5 } from 'aws-crt';
+
+const env = process.env;
+const builder = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsFromPkcs11(env.BENCH_HOST, {
+  pkcs11_lib: new io.Pkcs11Lib(env.BENCH_MODULE),
+  user_pin: readFileSync(env.BENCH_PIN_FILE, 'utf8').trim(),
+  token_label: env.BENCH_TOKEN,
+  private_key_object_label: env.BENCH_KEY_LABEL,
+  cert_file_path: env.BENCH_CERT,
+});
+builder.withPort(Number(env.BENCH_PORT));
+builder.withCertificateAuthorityFromPath(undefined, env.BENCH_CA);
+builder.withConnectProperties({ clientId: 'bench-aws-crt', keepAliveIntervalSeconds: 300 });
+const client = new mqtt5.Mqtt5Client(builder.build());
+client.on('connectionSuccess', async () => {
+  await client.publish({ topicName: 'bench/aws-crt', qos: mqtt5.QoS.AtLeastOnce, payload: 'hello' });
+  client.stop();
+});
+client.on('connectionFailure', (event) => {
+  console.error(event.error.toString());
+  process.exit(1);
+});
+// aws-crt keeps the event loop alive after close (awslabs/aws-crt-nodejs#600).
+client.on('stopped', () => process.exit(0));
+client.start();
