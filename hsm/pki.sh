@@ -4,7 +4,7 @@
 # Never use these keys for anything but tests and the demo.
 #
 #   hsm/pki.sh ca DIR                     DIR/ca.pem, DIR/ca.key
-#   hsm/pki.sh server DIR NAME            DIR/NAME.pem, DIR/NAME.key (SAN localhost, 127.0.0.1, ::1)
+#   hsm/pki.sh server DIR NAME [SAN,...]  DIR/NAME.pem, DIR/NAME.key (SAN localhost, 127.0.0.1, ::1, and more)
 #   hsm/pki.sh sign DIR CSR OUT [DAYS]    OUT: the CSR's key certified by DIR's CA
 #   hsm/pki.sh certify DIR PUB.pem CN OUT [DAYS]  OUT: a public key certified as CN, no CSR
 set -euo pipefail
@@ -22,12 +22,12 @@ make_ca() {
 }
 
 make_server() {
-  local dir=$1 name=$2
+  local dir=$1 name=$2 extra_san=${3:+,$3}
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$dir/$name.key" -out "$dir/$name.csr" -subj "/CN=localhost" 2>/dev/null
   openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
     -out "$dir/$name.pem" -days 30 \
-    -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n') \
+    -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1%s\nextendedKeyUsage=serverAuth\n' "$extra_san") \
     2>/dev/null
   rm -f "$dir/$name.csr"
   # Test brokers may drop privileges to another user; the key is a throwaway.
@@ -53,7 +53,7 @@ certify_pubkey() {
 
 case "${1:-}" in
   ca) [ $# -eq 2 ] || usage; make_ca "$2" ;;
-  server) [ $# -eq 3 ] || usage; make_server "$2" "$3" ;;
+  server) [ $# -ge 3 ] || usage; make_server "$2" "$3" "${4:-}" ;;
   sign) [ $# -ge 4 ] || usage; sign_csr "$2" "$3" "$4" "${5:-30}" ;;
   certify) [ $# -ge 5 ] || usage; certify_pubkey "$2" "$3" "$4" "$5" "${6:-30}" ;;
   *) usage ;;

@@ -10,7 +10,8 @@ function crtErrorName(error: unknown): string {
   return typeof name === 'string' ? name : error instanceof Error ? error.message : String(error);
 }
 
-const UNREACHABLE = /SOCKET_CONNECTION_REFUSED|SOCKET_TIMEOUT|SOCKET_NO_ROUTE|DNS_|SOCKET_NETWORK_DOWN|SOCKET_CLOSED|SOCKET_NOT_CONNECTED|IO_SOCKET_CONNECT_ABORTED|HOST_UNREACHABLE/;
+const UNREACHABLE = /SOCKET_CONNECTION_REFUSED|SOCKET_TIMEOUT|SOCKET_NO_ROUTE|DNS_|SOCKET_NETWORK_DOWN|SOCKET_NOT_CONNECTED|IO_SOCKET_CONNECT_ABORTED|HOST_UNREACHABLE/;
+const HUNG_UP = /SOCKET_CLOSED|UNEXPECTED_HANGUP|BROKEN_PIPE|CONNECTION_RESET/;
 const TLS = /TLS|PKCS11|X509|CERT/;
 
 /** MQTT 5 CONNACK reason codes a device can meet, in words. */
@@ -56,6 +57,12 @@ export function connectionError(error: unknown, endpoint: string): TrustlinkErro
     return new TrustlinkError('BROKER_UNREACHABLE', `cannot reach ${endpoint}: ${name}`, {
       cause: error,
       hint: 'check the endpoint name and port, DNS, and that the network lets the port through',
+    });
+  }
+  if (HUNG_UP.test(name)) {
+    return new TrustlinkError('BROKER_UNREACHABLE', `${endpoint} closed the connection: ${name}`, {
+      cause: error,
+      hint: 'is this an MQTT broker on that port? For AWS IoT, use the iot:Data-ATS endpoint on 8883 or 443',
     });
   }
   if (TLS.test(name)) {
