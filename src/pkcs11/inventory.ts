@@ -9,7 +9,8 @@ import { asBool, asText, keyFacts, type KeyFacts } from './attributes.js';
 import { constants as ck, tokenError, type Handle, type Pkcs11Module, type Session, type SlotToken } from './native.js';
 import type { Pin } from './secret.js';
 import { isTpm2Module, TPM_PIN_FLAGS_NOTE } from './tpm.js';
-import { loginOnce, pinFlags, selectToken, type PinFlags } from './token.js';
+import type { PinFlags } from './pin-flags.js';
+import { loginOnce, pinFlags, selectToken } from './token.js';
 import { formatPkcs11Uri, type Pkcs11Uri } from './uri.js';
 
 export interface KeyEntry extends KeyFacts {

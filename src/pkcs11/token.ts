@@ -6,16 +6,10 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { TrustlinkError } from '../errors.js';
 import { constants as ck, Pkcs11Module, tokenError, resultName, type Handle, type Session, type SlotToken, type Template } from './native.js';
+import { describePinFlags, type PinFlags } from './pin-flags.js';
 import type { Pin } from './secret.js';
 import { isTpm2Module, tpmLockoutHint } from './tpm.js';
 import type { Pkcs11Uri } from './uri.js';
-
-export interface PinFlags {
-  countLow: boolean;
-  finalTry: boolean;
-  locked: boolean;
-  toBeChanged: boolean;
-}
 
 export function pinFlags(flags: number): PinFlags {
   return {
@@ -24,16 +18,6 @@ export function pinFlags(flags: number): PinFlags {
     locked: (flags & ck.CKF_USER_PIN_LOCKED) !== 0,
     toBeChanged: (flags & ck.CKF_USER_PIN_TO_BE_CHANGED) !== 0,
   };
-}
-
-export function describePinFlags(flags: PinFlags): string {
-  const states = [
-    flags.locked && 'user PIN locked',
-    flags.finalTry && 'final PIN try',
-    flags.countLow && 'PIN retry count low',
-    flags.toBeChanged && 'PIN must be changed',
-  ].filter(Boolean);
-  return states.length > 0 ? states.join(', ') : 'PIN state healthy';
 }
 
 export type KeyAlgorithm = 'ec' | 'rsa';
