@@ -41,7 +41,7 @@ Next: trustlink hsm csr --key URI --subject "CN=thing-1" --out thing-1.csr`);
     const pin = requirePin(pinSourcesFor(config, env, uri));
     const opened = openToken({ modulePath, uri, pin, readWrite: true });
     try {
-      const key = await withProgress(`generating a ${flags.type} key pair "${flags.label}" in token "${opened.token.label}"`,
+      const key = await withProgress(`generating ${flags.type} key pair "${flags.label}" in token "${opened.token.label}"`,
         () => generateKeyPair(opened, { label: flags.label, type: flags.type, id: flags.id }));
       const publicKeyPem = createPublicKey({ key: key.publicKeySpki, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }) as string;
       output.result([

@@ -235,7 +235,6 @@ export interface OpenTokenOptions {
 
 /** A session with one token, logged in when a PIN was given. */
 export interface OpenToken {
-  module: Pkcs11Module;
   token: SlotToken;
   session: Session;
   close(): void;
@@ -251,7 +250,7 @@ export function openToken(options: OpenTokenOptions): OpenToken {
     session.close();
     throw error;
   }
-  return { module, token, session, close: () => session.close() };
+  return { token, session, close: () => session.close() };
 }
 
 export interface OpenKeyOptions {

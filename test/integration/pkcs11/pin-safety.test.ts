@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, RunningCli } from '../../helpers/run.js';
+import { run, RunningCli, trustlink } from '../../helpers/run.js';
 import { pkcs11Spy } from '../../helpers/spy.js';
 import { createStack, type TestStack, type TokenKind } from '../../helpers/stack.js';
 
@@ -60,6 +60,15 @@ describe.each(KINDS)('on %s', (kind) => {
       await stack.broker.start();
     }
   });
+});
+
+it('says so when aws-crt refuses the module (here: the spy, which reports Cryptoki 3.0)', async () => {
+  const stack = stacks.get('softhsm') as TestStack;
+  const spy = pkcs11Spy(stack.token.modulePath, join(stack.dir, 'spy-crt.log'));
+  const published = await trustlink(['publish', ...argsWith(stack, spy.modulePath, stack.token.pinFile), '--topic', 'test/pin', '--message', 'x'], { ...stack.env, ...spy.env });
+  expect(published.code).toBe(69);
+  expect(published.stderr).toMatch(/aws-crt cannot use the PKCS#11 module .*AWS_ERROR_PKCS11_VERSION_UNSUPPORTED.* \[PKCS11_MODULE_FAILED\]/);
+  expect(published.stderr).toContain('aws-crt accepts only Cryptoki 2.x modules');
 });
 
 describe('on tpm', () => {
