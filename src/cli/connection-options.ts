@@ -23,7 +23,7 @@ export function addConnectionOptions(command: Command): Command {
     .option('--endpoint <host>', 'broker host name (AWS IoT: your iot:Data-ATS endpoint)')
     .option('--port <port>', 'broker port; 443 offers ALPN x-amzn-mqtt-ca (default: 8883)', parseInteger(1, 65535))
     .option('--ca-file <file>', 'CA certificate(s) the broker must chain to (AWS IoT: Amazon Root CA 1)')
-    .option('--cert <file>', 'device certificate (PEM)')
+    .option('--cert <file|uri>', 'device certificate: a PEM file, or a certificate in the token such as "pkcs11:token=dev;object=devkey;type=cert"')
     .option('--key <uri|file>', 'device key: a PKCS#11 URI such as "pkcs11:token=dev;object=devkey" or, for development, a PEM file')
     .option('--pkcs11-module <path>', 'PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so (or module-path= in the URI)')
     .option('--pin-file <file>', 'file holding the token PIN (or env TRUSTLINK_PIN, or systemd credential "pin")')

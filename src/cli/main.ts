@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions, type GlobalOptions } from './context.js';
+import { hsmCommand } from './hsm.js';
 import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
 import { subscribeCommand } from './subscribe.js';
@@ -17,7 +18,7 @@ function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)');
   addGlobalOptions(program);
-  program.addCommand(publishCommand()).addCommand(subscribeCommand());
+  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(hsmCommand());
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,
@@ -27,7 +28,8 @@ Exit status: 0 ok, 64 usage, 69 unreachable/refused, 70 internal error,
 77 PIN refused or locked, 78 configuration (file, key, certificate).`);
   // Usage errors and --help throw instead of exiting, so they meet the same renderer.
   // commander's own error line is dropped: renderError prints the one line users see.
-  for (const command of [program, ...program.commands]) command.exitOverride().configureOutput({ outputError: () => undefined });
+  const withSubcommands = (command: Command): Command[] => [command, ...command.commands.flatMap(withSubcommands)];
+  for (const command of withSubcommands(program)) command.exitOverride().configureOutput({ outputError: () => undefined });
   return program;
 }
 

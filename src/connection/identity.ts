@@ -8,12 +8,18 @@ import { readFileSync } from 'node:fs';
 import { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import type { Pin } from '../pkcs11/secret.js';
+import { readTokenCertificate } from '../pkcs11/token-certificate.js';
 import { openTokenKey, type TokenKey } from '../pkcs11/token.js';
 import type { Pkcs11Uri } from '../pkcs11/uri.js';
 
 export type KeySource =
   | { kind: 'pkcs11'; modulePath: string; uri: Pkcs11Uri; pin: Pin }
   | { kind: 'file'; path: string };
+
+/** The device certificate: a PEM/DER file, or a certificate object in a token (`pkcs11:...;type=cert`). */
+export type CertSource =
+  | { kind: 'file'; path: string }
+  | { kind: 'pkcs11'; modulePath: string; uri: Pkcs11Uri; text: string };
 
 export type TlsKey =
   | { kind: 'pkcs11'; modulePath: string; tokenLabel: string; keyLabel: string | undefined; pin: Pin }
@@ -38,7 +44,7 @@ export function readTextFile(path: string, what: string, hint: string): string {
   }
 }
 
-export function parseCertificate(pem: string, path: string): X509Certificate {
+export function parseCertificate(pem: string | Buffer, path: string): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch (error) {
@@ -86,18 +92,45 @@ function openKeyFile(path: string): { keyPem: string; spki: Buffer } {
   }
 }
 
+interface LoadedCertificate {
+  certPem: string;
+  certificate: X509Certificate;
+}
+
+function readCertificateFile(path: string): LoadedCertificate {
+  const certPem = readTextFile(path, 'certificate file', 'pass --cert with the device certificate (PEM)');
+  return { certPem, certificate: parseCertificate(certPem, path) };
+}
+
+const TOKEN_SELECTORS = ['token', 'serial', 'manufacturer', 'model', 'slotId', 'slotDescription'] as const;
+
+/** A certificate URI that names no token means the key's token. */
+function readCertificateFromToken(source: Extract<CertSource, { kind: 'pkcs11' }>, tokenKey: TokenKey | undefined): LoadedCertificate {
+  const namesToken = TOKEN_SELECTORS.some((selector) => source.uri[selector] !== undefined);
+  const uri = namesToken || !tokenKey ? source.uri : { ...source.uri, token: tokenKey.token.label, serial: tokenKey.token.serial };
+  const der = readTokenCertificate({ modulePath: source.modulePath, uri });
+  const certificate = parseCertificate(der, source.text);
+  return { certPem: certificate.toString(), certificate };
+}
+
+/**
+ * A certificate file is read at once, before the token is touched, so a
+ * typo costs no login; a certificate in a token is read once the key's
+ * login is done (a private certificate object needs it).
+ */
+function certificateReader(source: CertSource): (tokenKey: TokenKey | undefined) => LoadedCertificate {
+  if (source.kind === 'pkcs11') return (tokenKey) => readCertificateFromToken(source, tokenKey);
+  const loaded = readCertificateFile(source.path);
+  return () => loaded;
+}
+
 /**
  * Loads the certificate, opens the key, and refuses a pair that does not
  * belong together: the TLS handshake would fail later with a vaguer error.
  */
-export function loadDeviceIdentity(certPath: string, keySource: KeySource, log: Logger, now = new Date()): DeviceIdentity {
-  const certPem = readTextFile(certPath, 'certificate file', 'pass --cert with the device certificate (PEM)');
-  const certificate = parseCertificate(certPem, certPath);
-  if (new Date(certificate.validTo) < now) {
-    log.warn('the device certificate has expired; the server will refuse it', { cert: certPath, validTo: certificate.validTo });
-  } else if (new Date(certificate.validFrom) > now) {
-    log.warn('the device certificate is not valid yet; is the clock right?', { cert: certPath, validFrom: certificate.validFrom });
-  }
+export function loadDeviceIdentity(certSource: CertSource, keySource: KeySource, log: Logger, now = new Date()): DeviceIdentity {
+  const readCertificate = certificateReader(certSource);
+  const certName = certSource.kind === 'file' ? certSource.path : certSource.text;
 
   let key: TlsKey;
   let spki: Buffer;
@@ -111,10 +144,23 @@ export function loadDeviceIdentity(certPath: string, keySource: KeySource, log: 
     spki = file.spki;
     key = { kind: 'file', keyPem: file.keyPem };
   }
+  let loaded: LoadedCertificate;
+  try {
+    loaded = readCertificate(tokenKey);
+  } catch (error) {
+    tokenKey?.close();
+    throw error;
+  }
+  const { certPem, certificate } = loaded;
+  if (new Date(certificate.validTo) < now) {
+    log.warn('the device certificate has expired; the server will refuse it', { cert: certName, validTo: certificate.validTo });
+  } else if (new Date(certificate.validFrom) > now) {
+    log.warn('the device certificate is not valid yet; is the clock right?', { cert: certName, validFrom: certificate.validFrom });
+  }
   if (!spki.equals(spkiOfCertificate(certificate))) {
     tokenKey?.close();
     const keyName = keySource.kind === 'pkcs11' ? `token key "${key.kind === 'pkcs11' ? key.keyLabel ?? '?' : ''}" in token "${tokenKey?.token.label}"` : keySource.path;
-    throw new TrustlinkError('CERT_KEY_MISMATCH', `the certificate ${certPath} (${describeSubject(certificate)}) was not issued for ${keyName}`, {
+    throw new TrustlinkError('CERT_KEY_MISMATCH', `the certificate ${certName} (${describeSubject(certificate)}) was not issued for ${keyName}`, {
       hint: 'use the certificate made from this key\'s CSR, or point --key at the key the certificate belongs to',
     });
   }

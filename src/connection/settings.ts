@@ -8,8 +8,9 @@ import type { Config } from '../config/schema.js';
 import { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import { requirePin } from '../pkcs11/secret.js';
+import { requireModulePath } from '../pkcs11/token.js';
 import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
-import { loadDeviceIdentity, readCaBundle, type DeviceIdentity, type KeySource } from './identity.js';
+import { loadDeviceIdentity, readCaBundle, type CertSource, type DeviceIdentity, type KeySource } from './identity.js';
 import type { MqttSettings } from './mqtt.js';
 import { alpnFor } from './tls.js';
 
@@ -24,14 +25,17 @@ export function keySourceFrom(config: Config, env: NodeJS.ProcessEnv = process.e
   const key = required(config.key, '--key', 'key');
   if (!isPkcs11Uri(key)) return { kind: 'file', path: key };
   const uri = parsePkcs11Uri(key);
-  const modulePath = config.pkcs11Module ?? uri.modulePath;
-  if (modulePath === undefined) {
-    throw new TrustlinkError('USAGE', 'a PKCS#11 key needs a module: --pkcs11-module PATH, "pkcs11Module" in the config, or module-path= in the URI', {
-      hint: 'e.g. /usr/lib/softhsm/libsofthsm2.so or the tpm2-pkcs11 module libtpm2_pkcs11.so',
-    });
-  }
+  const modulePath = requireModulePath(config.pkcs11Module, uri);
   const pin = requirePin({ pinFile: config.pinFile ?? uri.pinSource, env });
   return { kind: 'pkcs11', modulePath, uri, pin };
+}
+
+/** The certificate file, or a certificate in a token (by default the key's module and token). */
+export function certSourceFrom(cert: string, config: Config, key: KeySource): CertSource {
+  if (!isPkcs11Uri(cert)) return { kind: 'file', path: cert };
+  const uri = parsePkcs11Uri(cert);
+  const modulePath = requireModulePath(config.pkcs11Module ?? (key.kind === 'pkcs11' ? key.modulePath : undefined), uri);
+  return { kind: 'pkcs11', modulePath, uri, text: cert };
 }
 
 /** A client ID unique to this process, for when none is configured: two clients sharing one kick each other off. */
@@ -51,7 +55,8 @@ export function prepareConnection(config: Config, log: Logger, env: NodeJS.Proce
     throw new TrustlinkError('CONFIG_INVALID', `reconnectMinDelayMs (${config.reconnectMinDelayMs}) is larger than reconnectMaxDelayMs (${config.reconnectMaxDelayMs})`);
   }
   const caPem = config.caFile !== undefined ? readCaBundle(config.caFile) : undefined;
-  const identity = loadDeviceIdentity(certFile, keySourceFrom(config, env), log);
+  const keySource = keySourceFrom(config, env);
+  const identity = loadDeviceIdentity(certSourceFrom(certFile, config, keySource), keySource, log);
   const settings: MqttSettings = {
     endpoint,
     port: config.port,

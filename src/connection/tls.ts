@@ -4,6 +4,7 @@
  * the token; the private key never enters this process.
  */
 import type { ClientTlsContext } from 'aws-crt/dist/native/io.js';
+import { TrustlinkError } from '../errors.js';
 import type { Crt } from './crt.js';
 import type { TlsKey } from './identity.js';
 
@@ -25,17 +26,36 @@ export interface TlsSettings {
 
 export function createMtlsContext(crt: Crt, settings: TlsSettings): ClientTlsContext {
   const { io } = crt;
-  const options =
-    settings.key.kind === 'pkcs11'
-      ? io.TlsContextOptions.create_client_with_mtls_pkcs11({
-          pkcs11_lib: new io.Pkcs11Lib(settings.key.modulePath),
-          user_pin: settings.key.pin.reveal(),
-          token_label: settings.key.tokenLabel,
-          ...(settings.key.keyLabel !== undefined ? { private_key_object_label: settings.key.keyLabel } : {}),
-          cert_file_contents: settings.certPem,
-        })
-      : io.TlsContextOptions.create_client_with_mtls(settings.certPem, settings.key.keyPem);
-  if (settings.caPem !== undefined) options.override_default_trust_store(settings.caPem);
-  options.alpn_list = settings.alpn;
-  return new io.ClientTlsContext(options);
+  try {
+    const options =
+      settings.key.kind === 'pkcs11'
+        ? io.TlsContextOptions.create_client_with_mtls_pkcs11({
+            pkcs11_lib: new io.Pkcs11Lib(settings.key.modulePath),
+            user_pin: settings.key.pin.reveal(),
+            token_label: settings.key.tokenLabel,
+            ...(settings.key.keyLabel !== undefined ? { private_key_object_label: settings.key.keyLabel } : {}),
+            cert_file_contents: settings.certPem,
+          })
+        : io.TlsContextOptions.create_client_with_mtls(settings.certPem, settings.key.keyPem);
+    if (settings.caPem !== undefined) options.override_default_trust_store(settings.caPem);
+    options.alpn_list = settings.alpn;
+    return new io.ClientTlsContext(options);
+  } catch (error) {
+    throw tlsContextError(error, settings);
+  }
+}
+
+/** aws-crt loads the module and logs in itself here; its refusals are about the token, not the network. */
+function tlsContextError(error: unknown, settings: TlsSettings): TrustlinkError {
+  const name = (error as { error_name?: unknown }).error_name;
+  const reason = typeof name === 'string' ? name : (error as Error).message;
+  if (settings.key.kind === 'pkcs11' && /PKCS11/.test(reason)) {
+    return new TrustlinkError('PKCS11_MODULE_FAILED', `aws-crt cannot use the PKCS#11 module ${settings.key.modulePath}: ${reason}`, {
+      cause: error,
+      hint: /VERSION_UNSUPPORTED/.test(reason)
+        ? 'aws-crt accepts only Cryptoki 2.x modules; this one reports another version (OpenSC\'s pkcs11-spy 0.23 reports 3.0)'
+        : 'check the module, the token label and the key label with trustlink hsm list',
+    });
+  }
+  return new TrustlinkError('TLS_FAILED', `cannot set up TLS with the device certificate and key: ${reason}`, { cause: error });
 }

@@ -29,6 +29,25 @@ export interface SlotToken {
   flags: number;
 }
 
+/** What C_GetInfo says about the module, trimmed. */
+export interface ModuleInfo {
+  manufacturer: string;
+  description: string;
+  version: string;
+}
+
+/** A slot, and its token when one is present. */
+export interface SlotEntry {
+  slot: Handle;
+  slotId: number;
+  slotDescription: string;
+  slotManufacturer: string;
+  token: SlotToken | undefined;
+}
+
+// CKF_TOKEN_PRESENT (PKCS#11 2.40, CK_SLOT_INFO.flags); pkcs11js exports it but does not type it.
+const CKF_TOKEN_PRESENT = 0x1;
+
 /** What a PKCS#11 return value means for a user, when it means something specific. */
 const RESULT_CODES: Record<string, ErrorCode> = {
   CKR_PIN_INCORRECT: 'PIN_INCORRECT',
@@ -97,24 +116,49 @@ export class Pkcs11Module {
   }
 
   libraryDescription(): string {
+    const info = this.info();
+    return `${info.manufacturer} ${info.description} ${info.version}`;
+  }
+
+  info(): ModuleInfo {
     const info = this.#lib.C_GetInfo();
-    return `${trimmed(info.manufacturerID)} ${trimmed(info.libraryDescription)} ${info.libraryVersion.major}.${info.libraryVersion.minor}`;
+    return {
+      manufacturer: trimmed(info.manufacturerID),
+      description: trimmed(info.libraryDescription),
+      version: `${info.libraryVersion.major}.${info.libraryVersion.minor}`,
+    };
+  }
+
+  #token(slot: Handle, slotDescription: string): SlotToken {
+    const token = this.#lib.C_GetTokenInfo(slot);
+    return {
+      slot,
+      slotId: slotIdOf(slot),
+      slotDescription,
+      label: trimmed(token.label),
+      manufacturer: trimmed(token.manufacturerID),
+      model: trimmed(token.model),
+      serial: trimmed(token.serialNumber),
+      flags: token.flags,
+    };
   }
 
   /** Slots that hold a token, with the token's description. */
   tokens(): SlotToken[] {
-    return this.#lib.C_GetSlotList(true).map((slot) => {
-      const token = this.#lib.C_GetTokenInfo(slot);
-      const slotInfo = this.#lib.C_GetSlotInfo(slot);
+    return this.#lib.C_GetSlotList(true).map((slot) => this.#token(slot, trimmed(this.#lib.C_GetSlotInfo(slot).slotDescription)));
+  }
+
+  /** Every slot, empty or not. */
+  slots(): SlotEntry[] {
+    return this.#lib.C_GetSlotList(false).map((slot) => {
+      const info = this.#lib.C_GetSlotInfo(slot);
+      const slotDescription = trimmed(info.slotDescription);
       return {
         slot,
         slotId: slotIdOf(slot),
-        slotDescription: trimmed(slotInfo.slotDescription),
-        label: trimmed(token.label),
-        manufacturer: trimmed(token.manufacturerID),
-        model: trimmed(token.model),
-        serial: trimmed(token.serialNumber),
-        flags: token.flags,
+        slotDescription,
+        slotManufacturer: trimmed(info.manufacturerID),
+        token: (info.flags & CKF_TOKEN_PRESENT) !== 0 ? this.#token(slot, slotDescription) : undefined,
       };
     });
   }
@@ -201,12 +245,17 @@ export class Session {
     }
   }
 
-  generateKeyPair(mechanism: Mechanism, publicTemplate: Template, privateTemplate: Template): { publicKey: Handle; privateKey: Handle } {
-    return this.#lib.C_GenerateKeyPair(this.#handle, mechanism, publicTemplate, privateTemplate);
+  /** Runs off the main thread: RSA on a TPM takes seconds, and a progress display must keep ticking meanwhile. */
+  generateKeyPair(mechanism: Mechanism, publicTemplate: Template, privateTemplate: Template): Promise<{ publicKey: Handle; privateKey: Handle }> {
+    return this.#lib.C_GenerateKeyPairAsync(this.#handle, mechanism, publicTemplate, privateTemplate);
   }
 
   createObject(template: Template): Handle {
     return this.#lib.C_CreateObject(this.#handle, template);
+  }
+
+  destroyObject(object: Handle): void {
+    this.#lib.C_DestroyObject(this.#handle, object);
   }
 
   close(): void {

@@ -6,15 +6,10 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { TrustlinkError } from '../errors.js';
 import { constants as ck, Pkcs11Module, tokenError, resultName, type Handle, type Session, type SlotToken, type Template } from './native.js';
+import { describePinFlags, type PinFlags } from './pin-flags.js';
 import type { Pin } from './secret.js';
+import { isTpm2Module, tpmLockoutHint } from './tpm.js';
 import type { Pkcs11Uri } from './uri.js';
-
-export interface PinFlags {
-  countLow: boolean;
-  finalTry: boolean;
-  locked: boolean;
-  toBeChanged: boolean;
-}
 
 export function pinFlags(flags: number): PinFlags {
   return {
@@ -23,16 +18,6 @@ export function pinFlags(flags: number): PinFlags {
     locked: (flags & ck.CKF_USER_PIN_LOCKED) !== 0,
     toBeChanged: (flags & ck.CKF_USER_PIN_TO_BE_CHANGED) !== 0,
   };
-}
-
-export function describePinFlags(flags: PinFlags): string {
-  const states = [
-    flags.locked && 'user PIN locked',
-    flags.finalTry && 'final PIN try',
-    flags.countLow && 'PIN retry count low',
-    flags.toBeChanged && 'PIN must be changed',
-  ].filter(Boolean);
-  return states.length > 0 ? states.join(', ') : 'PIN state healthy';
 }
 
 export type KeyAlgorithm = 'ec' | 'rsa';
@@ -112,16 +97,23 @@ export function loginOnce(module: Pkcs11Module, token: SlotToken, session: Sessi
     const name = resultName(error);
     if (name === 'CKR_PIN_INCORRECT' || name === 'CKR_PIN_LOCKED') {
       refusedPins.add(tokenKey);
-      const after = pinFlags(module.tokenFlags(token.slot));
-      throw new TrustlinkError(name === 'CKR_PIN_LOCKED' ? 'PIN_LOCKED' : 'PIN_INCORRECT',
-        `token "${token.label}" refused the PIN from ${pin.source} (tried once, not retried); token now reports: ${describePinFlags(after)}`,
-        { cause: error, hint: 'check the PIN file or TRUSTLINK_PIN; each wrong try brings the token closer to locking' });
+      const locked = name === 'CKR_PIN_LOCKED';
+      // A TPM's PIN flags stay clear even in lockout: its dictionary-attack counter is what counts.
+      const tpm = isTpm2Module(module.info());
+      const state = !tpm
+        ? `token now reports: ${describePinFlags(pinFlags(module.tokenFlags(token.slot)))}`
+        : locked ? 'the TPM is in dictionary-attack lockout' : 'the TPM counted a dictionary-attack failure';
+      throw new TrustlinkError(locked ? 'PIN_LOCKED' : 'PIN_INCORRECT',
+        `token "${token.label}" refused the PIN from ${pin.source} (tried once, not retried); ${state}`, {
+          cause: error,
+          hint: tpm ? tpmLockoutHint(locked) : 'check the PIN file or TRUSTLINK_PIN; each wrong try brings the token closer to locking',
+        });
     }
     throw tokenError(error, `logging in to token "${token.label}"`);
   }
 }
 
-function hex(buffer: Buffer | undefined): string {
+export function hex(buffer: Buffer | undefined): string {
   return buffer && buffer.length > 0 ? buffer.toString('hex') : '-';
 }
 
@@ -144,7 +136,7 @@ function describeObjects(session: Session): string {
   return lines.length > 0 ? lines.join('; ') : 'no objects';
 }
 
-function findPrivateKey(session: Session, token: SlotToken, uri: Pkcs11Uri): Handle {
+export function findPrivateKey(session: Session, token: SlotToken, uri: Pkcs11Uri): Handle {
   if (uri.type !== undefined && uri.type !== 'private') {
     throw new TrustlinkError('PKCS11_URI_INVALID', `the key URI says type=${uri.type}; a device key needs type=private (or no type)`);
   }
@@ -166,7 +158,8 @@ function findPrivateKey(session: Session, token: SlotToken, uri: Pkcs11Uri): Han
   return keys[0] as Handle;
 }
 
-const CURVES: Record<string, string> = {
+/** DER OIDs of the named curves (CKA_EC_PARAMS) to their JOSE names. */
+export const EC_CURVES: Record<string, string> = {
   '06082a8648ce3d030107': 'P-256',
   '06052b81040022': 'P-384',
   '06052b81040023': 'P-521',
@@ -184,7 +177,7 @@ function unwrapEcPoint(point: Buffer): Buffer {
 
 const base64url = (buffer: Buffer): string => buffer.toString('base64url');
 
-function publicKeySpki(session: Session, token: SlotToken, privateKey: Handle, keyId: Buffer | undefined, label: string | undefined): { spki: Buffer; algorithm: KeyAlgorithm } {
+export function publicKeySpki(session: Session, token: SlotToken, privateKey: Handle, keyId: Buffer | undefined, label: string | undefined): { spki: Buffer; algorithm: KeyAlgorithm } {
   const keyType = session.attributes(privateKey, [ck.CKA_KEY_TYPE]).get(ck.CKA_KEY_TYPE)?.readUInt32LE(0);
   const template: Template = [{ type: ck.CKA_CLASS, value: ck.CKO_PUBLIC_KEY }];
   if (keyId !== undefined && keyId.length > 0) template.push({ type: ck.CKA_ID, value: keyId  });
@@ -204,7 +197,7 @@ function publicKeySpki(session: Session, token: SlotToken, privateKey: Handle, k
     const attributes = session.attributes(publicKey, [ck.CKA_EC_PARAMS, ck.CKA_EC_POINT]);
     const params = attributes.get(ck.CKA_EC_PARAMS);
     const point = attributes.get(ck.CKA_EC_POINT);
-    const curve = params && CURVES[params.toString('hex')];
+    const curve = params && EC_CURVES[params.toString('hex')];
     if (curve && point) {
       const raw = unwrapEcPoint(point);
       const half = (raw.length - 1) / 2;
@@ -220,6 +213,46 @@ function publicKeySpki(session: Session, token: SlotToken, privateKey: Handle, k
   });
 }
 
+/** The module to load: configured, or named in the URI (module-path=). */
+export function requireModulePath(configured: string | undefined, uri: Pkcs11Uri | undefined): string {
+  const modulePath = configured ?? uri?.modulePath;
+  if (modulePath === undefined) {
+    throw new TrustlinkError('USAGE', 'a PKCS#11 token needs a module: --pkcs11-module PATH, "pkcs11Module" in the config, or module-path= in the URI', {
+      hint: 'e.g. /usr/lib/softhsm/libsofthsm2.so or the tpm2-pkcs11 module libtpm2_pkcs11.so',
+    });
+  }
+  return modulePath;
+}
+
+export interface OpenTokenOptions {
+  modulePath: string;
+  /** Selects the token (token=, serial=, slot-id= ...). */
+  uri: Pkcs11Uri;
+  /** Logs in when given; without it only public objects are visible. */
+  pin?: Pin | undefined;
+  readWrite?: boolean;
+}
+
+/** A session with one token, logged in when a PIN was given. */
+export interface OpenToken {
+  token: SlotToken;
+  session: Session;
+  close(): void;
+}
+
+export function openToken(options: OpenTokenOptions): OpenToken {
+  const module = Pkcs11Module.load(options.modulePath);
+  const token = selectToken(module, options.uri);
+  const session = module.openSession(token.slot, options.readWrite);
+  try {
+    if (options.pin !== undefined) loginOnce(module, token, session, options.pin);
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+  return { token, session, close: () => session.close() };
+}
+
 export interface OpenKeyOptions {
   modulePath: string;
   uri: Pkcs11Uri;
@@ -227,11 +260,8 @@ export interface OpenKeyOptions {
 }
 
 export function openTokenKey(options: OpenKeyOptions): TokenKey {
-  const module = Pkcs11Module.load(options.modulePath);
-  const token = selectToken(module, options.uri);
-  const session = module.openSession(token.slot);
+  const { token, session } = openToken(options);
   try {
-    loginOnce(module, token, session, options.pin);
     const privateKey = findPrivateKey(session, token, options.uri);
     const attributes = session.attributes(privateKey, [ck.CKA_LABEL, ck.CKA_ID]);
     const keyLabel = attributes.get(ck.CKA_LABEL)?.toString('utf8');

@@ -7,6 +7,8 @@ import { parseEnvLines, runChecked } from './run.js';
 export interface TestToken {
   /** SOFTHSM2_CONF, TRUSTLINK_PKCS11_MODULE, TRUSTLINK_PIN_FILE, TRUSTLINK_KEY. */
   env: Record<string, string>;
+  /** What the module itself needs in trustlink's environment (SOFTHSM2_CONF, or the TPM stack's variables). */
+  moduleEnv: Record<string, string>;
   dir: string;
   label: string;
   keyLabel: string;
@@ -28,6 +30,7 @@ export async function createSoftHsmToken(dir: string, pki: TestPki, options: { l
   const certFile = await pki.certify(publicKey, options.cn ?? 'thing-1', join(dir, `${keyLabel}.pem`));
   return {
     env,
+    moduleEnv: { SOFTHSM2_CONF: env.SOFTHSM2_CONF as string },
     dir,
     label,
     keyLabel,

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Runs a TypeScript benchmark: esbuild bundles it (with the test helpers it
+// imports) next to itself, so paths relative to the repo still hold, and node
+// runs the result. Benchmarks print figures; they never assert on them.
+//
+//   node test/bench/run.mjs test/bench/hsm.ts
+import { rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+const [file] = process.argv.slice(2);
+if (!file) {
+  console.error('usage: node test/bench/run.mjs test/bench/NAME.ts');
+  process.exit(64);
+}
+const source = resolve(file);
+const outfile = join(dirname(source), `.${basename(source, '.ts')}.${process.pid}.mjs`);
+await build({ entryPoints: [source], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+try {
+  await import(pathToFileURL(outfile).href);
+} finally {
+  rmSync(outfile, { force: true });
+}
