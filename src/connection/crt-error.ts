@@ -12,6 +12,7 @@ function crtErrorName(error: unknown): string {
 
 const UNREACHABLE = /SOCKET_CONNECTION_REFUSED|SOCKET_TIMEOUT|SOCKET_NO_ROUTE|DNS_|SOCKET_NETWORK_DOWN|SOCKET_NOT_CONNECTED|IO_SOCKET_CONNECT_ABORTED|HOST_UNREACHABLE/;
 const HUNG_UP = /SOCKET_CLOSED|UNEXPECTED_HANGUP|BROKEN_PIPE|CONNECTION_RESET/;
+const WEBSOCKET_REFUSED = /WEBSOCKET_UPGRADE_FAILURE/;
 const TLS = /TLS|PKCS11|X509|CERT/;
 
 /** MQTT 5 CONNACK reason codes a device can meet, in words. */
@@ -63,6 +64,12 @@ export function connectionError(error: unknown, endpoint: string): TrustlinkErro
     return new TrustlinkError('BROKER_UNREACHABLE', `${endpoint} closed the connection: ${name}`, {
       cause: error,
       hint: 'is this an MQTT broker on that port? For AWS IoT, use the iot:Data-ATS endpoint on 8883 or 443',
+    });
+  }
+  if (WEBSOCKET_REFUSED.test(name)) {
+    return new TrustlinkError('CONNECT_REFUSED', `${endpoint} refused the websocket upgrade: ${name}`, {
+      cause: error,
+      hint: 'AWS IoT answers 403 to a SigV4 signature it does not accept: check the credentials (expired?), --region, and the clock',
     });
   }
   if (TLS.test(name)) {

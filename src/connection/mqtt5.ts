@@ -21,7 +21,12 @@ class Mqtt5Session extends SessionBase implements MqttSession {
       port: settings.port,
       tlsCtx: tlsContext,
       socketOptions: new io.SocketOptions(io.SocketType.STREAM, io.SocketDomain.IPV4, settings.connectTimeoutMs),
-      connectProperties: { clientId: settings.clientId, keepAliveIntervalSeconds: settings.keepAliveSeconds },
+      connectProperties: {
+        clientId: settings.clientId,
+        keepAliveIntervalSeconds: settings.keepAliveSeconds,
+        ...(settings.credentials !== undefined ? { username: settings.credentials.username, password: settings.credentials.password } : {}),
+      },
+      ...(settings.websocket !== undefined ? { websocketHandshakeTransform: settings.websocket.transform } : {}),
       sessionBehavior: mqtt5.ClientSessionBehavior.Clean,
       retryJitterMode: mqtt5.RetryJitterType.Full,
       minReconnectDelayMs: settings.reconnect.minDelayMs,
@@ -39,7 +44,7 @@ class Mqtt5Session extends SessionBase implements MqttSession {
       const reasonCode = event.connack?.reasonCode;
       const error = reasonCode !== undefined && isFailure(reasonCode)
         ? connackRefused(this.endpoint, describeConnackReason(reasonCode))
-        : connectionError(event.error, this.endpoint);
+        : settings.websocket?.takeError?.() ?? connectionError(event.error, this.endpoint);
       if (this.onConnectFailure(error)) void this.stop();
     });
     this.#client.on('disconnection', (event) => this.onDisconnected(event.error.error_name ?? 'connection lost'));

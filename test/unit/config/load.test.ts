@@ -30,7 +30,7 @@ describe('loadConfig', () => {
   it('fills defaults when nothing is set', () => {
     const { config, file } = loadConfig({ env: {}, flags: {}, defaultFile: noDefaultFile });
     expect(file).toBeUndefined();
-    expect(config).toMatchObject({ port: 8883, mqttVersion: '5', keepAliveSeconds: 300, logLevel: 'info', connectTimeoutMs: 10_000 });
+    expect(config).toMatchObject({ auth: 'mtls', mqttVersion: '5', keepAliveSeconds: 300, logLevel: 'info', connectTimeoutMs: 10_000 });
   });
 
   it('layers flags over environment over file', () => {
