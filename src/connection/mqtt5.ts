@@ -24,7 +24,9 @@ class Mqtt5Session extends SessionBase implements MqttSession {
       connectProperties: {
         clientId: settings.clientId,
         keepAliveIntervalSeconds: settings.keepAliveSeconds,
-        ...(settings.credentials !== undefined ? { username: settings.credentials.username, password: settings.credentials.password } : {}),
+        // aws-crt refuses an explicit undefined password: leave the key out instead.
+        ...(settings.credentials !== undefined ? { username: settings.credentials.username } : {}),
+        ...(settings.credentials?.password !== undefined ? { password: settings.credentials.password } : {}),
       },
       ...(settings.websocket !== undefined ? { websocketHandshakeTransform: settings.websocket.transform } : {}),
       sessionBehavior: mqtt5.ClientSessionBehavior.Clean,
