@@ -19,6 +19,7 @@ const clientId = v.pipe(
 
 export const MQTT_VERSIONS = ['5', '3.1.1'] as const;
 export const AUTH_MODES = ['mtls', 'sigv4', 'custom'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
 /** Where SigV4 credentials come from; "iot" (the credentials provider) joins when that work lands. */
 export const CREDENTIALS_SOURCES = ['env', 'cognito'] as const;
 

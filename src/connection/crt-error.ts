@@ -3,6 +3,7 @@
  * AWS_IO_SOCKET_CONNECTION_REFUSED. This maps them to trustlink's codes and
  * to words a user can act on.
  */
+import type { AuthMode } from '../config/schema.js';
 import { TrustlinkError } from '../errors.js';
 
 function crtErrorName(error: unknown): string {
@@ -40,10 +41,14 @@ const CONNACK_REASONS: Record<number, string> = {
   0x9f: 'connection rate exceeded',
 };
 
-export function connackRefused(endpoint: string, reason: string): TrustlinkError {
-  return new TrustlinkError('CONNECT_REFUSED', `${endpoint} refused the MQTT connection: ${reason}`, {
-    hint: 'for AWS IoT: is the certificate ACTIVE, attached to a policy that allows iot:Connect for this client ID?',
-  });
+const REFUSAL_HINTS: Record<AuthMode, string> = {
+  mtls: 'for AWS IoT: is the certificate ACTIVE, attached to a policy that allows iot:Connect for this client ID?',
+  sigv4: 'for AWS IoT: does the IAM policy of these credentials allow iot:Connect for this client ID?',
+  custom: 'for AWS IoT: is the authorizer name right and ACTIVE, the token signed with the key registered for it, and does its Lambda allow iot:Connect for this client ID?',
+};
+
+export function connackRefused(endpoint: string, reason: string, auth: AuthMode = 'mtls'): TrustlinkError {
+  return new TrustlinkError('CONNECT_REFUSED', `${endpoint} refused the MQTT connection: ${reason}`, { hint: REFUSAL_HINTS[auth] });
 }
 
 export function describeConnackReason(reasonCode: number): string {

@@ -3,6 +3,7 @@
  * connection, so commands do not care which protocol is spoken.
  */
 import { EventEmitter } from 'node:events';
+import type { AuthMode } from '../config/schema.js';
 import type { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import type { BackoffPolicy } from './backoff.js';
@@ -18,6 +19,8 @@ export type QoS = 0 | 1;
 
 export interface MqttSettings {
   endpoint: string;
+  /** How the device authenticates; errors give hints that fit it. */
+  auth: AuthMode;
   port: number;
   clientId: string;
   version: MqttVersion;

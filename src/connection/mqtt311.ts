@@ -69,7 +69,7 @@ class Mqtt311Session extends SessionBase implements MqttSession {
   #mapConnectError(error: unknown): TrustlinkError {
     // aws-crt rejects a refused 3.1.1 CONNACK as a protocol error and drops its return code.
     if (/AWS_ERROR_MQTT_PROTOCOL_ERROR|Server rejected connection/.test(String(error))) {
-      return connackRefused(this.endpoint, 'CONNACK refused (aws-crt does not report the MQTT 3.1.1 return code: not authorized, identifier rejected, ...)');
+      return connackRefused(this.endpoint, 'CONNACK refused (aws-crt does not report the MQTT 3.1.1 return code: not authorized, identifier rejected, ...)', this.#settings.auth);
     }
     return this.#settings.websocket?.takeError?.() ?? connectionError(error, this.endpoint);
   }

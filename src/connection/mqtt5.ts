@@ -45,7 +45,7 @@ class Mqtt5Session extends SessionBase implements MqttSession {
     this.#client.on('connectionFailure', (event) => {
       const reasonCode = event.connack?.reasonCode;
       const error = reasonCode !== undefined && isFailure(reasonCode)
-        ? connackRefused(this.endpoint, describeConnackReason(reasonCode))
+        ? connackRefused(this.endpoint, describeConnackReason(reasonCode), settings.auth)
         : settings.websocket?.takeError?.() ?? connectionError(event.error, this.endpoint);
       if (this.onConnectFailure(error)) void this.stop();
     });

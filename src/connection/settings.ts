@@ -98,6 +98,7 @@ export function prepareConnection(config: Config, log: Logger, env: NodeJS.Proce
   const identity = deviceIdentity(config, log, env);
   const settings: MqttSettings = {
     endpoint,
+    auth: config.auth,
     port,
     clientId: config.clientId ?? defaultClientId(config),
     version: config.mqttVersion,

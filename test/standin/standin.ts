@@ -34,7 +34,7 @@ export interface SeenConnection {
   accepted: boolean;
   reason?: string;
   clientId?: string;
-  /** mtls: the client certificate's CN. */
+  /** The CN of a client certificate that chained to the test CA (mtls, or custom combined with mTLS). */
   certificateCn?: string;
   /** sigv4: the access key that signed, and whether its signature verified. */
   accessKeyId?: string;
@@ -75,6 +75,9 @@ async function relayIdentity(dir: string, pki: TestPki): Promise<{ cert: string;
   const certFile = await pki.certify(publicFile, 'standin-relay', join(dir, 'standin-relay.pem'));
   return { cert: readFileSync(certFile, 'utf8'), key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
+
+const verifiedCn = (socket: TLSSocket): { certificateCn?: string } =>
+  socket.authorized ? { certificateCn: String(socket.getPeerCertificate().subject?.CN ?? '') } : {};
 
 function listen(server: { listen(port: number, host: string, done: () => void): unknown }, host: string, port: number): Promise<void> {
   return new Promise((resolve) => server.listen(port, host, resolve));
@@ -129,7 +132,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
 
   // mTLS: the client certificate must chain to the test CA.
   const mtls = createTlsServer({ ...serverTls, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['x-amzn-mqtt-ca'] }, (socket: TLSSocket) => {
-    void handleMqtt(socket, { mode: 'mtls', accepted: false, certificateCn: String(socket.getPeerCertificate().subject?.CN ?? ''), alpn: socket.alpnProtocol });
+    void handleMqtt(socket, { mode: 'mtls', accepted: false, ...verifiedCn(socket), alpn: socket.alpnProtocol });
   });
   // Custom auth on "443": ALPN mqtt required. requestCert without rejecting: aws-crt's TLS gives up on servers that ask for no certificate.
   const custom = createTlsServer({ ...serverTls, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['mqtt'] }, (socket: TLSSocket) => {
@@ -138,7 +141,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       socket.destroy();
       return;
     }
-    void handleMqtt(socket, { mode: 'custom', accepted: false, alpn: socket.alpnProtocol }, customCheck);
+    void handleMqtt(socket, { mode: 'custom', accepted: false, ...verifiedCn(socket), alpn: socket.alpnProtocol }, customCheck);
   });
 
   const cognito = createCognitoService((lifetimeMs) => issueCredentials(lifetimeMs));

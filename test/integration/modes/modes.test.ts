@@ -93,6 +93,13 @@ describe.each(['5', '3.1.1'])('custom authorizer over MQTT %s', (version) => {
     expect(lastSeen()).toMatchObject({ mode: 'custom', accepted: true, authorizer: AUTHORIZER.name, alpn: 'mqtt' });
   });
 
+  it('direct, combined with mTLS and a given signature: delivers a message', async () => {
+    const signatureFile = join(s.stack.dir, 'token-signature');
+    writeFileSync(signatureFile, await s.signWithSigner('device-42'), { mode: 0o600 });
+    await deliver([...s.endpoint(s.standin.ports.custom), ...s.device, ...custom('--token-signature', `@${signatureFile}`)], s.stack.env, version);
+    expect(lastSeen()).toMatchObject({ mode: 'custom', accepted: true, authorizer: AUTHORIZER.name, certificateCn: 'thing-1' });
+  });
+
   it('over a websocket: delivers a message', async () => {
     await deliver([...s.endpoint(s.standin.ports.websocket), ...custom(...signingKey()), '--websocket'], s.signer.env, version);
     expect(lastSeen()).toMatchObject({ mode: 'custom-websocket', accepted: true, authorizer: AUTHORIZER.name });

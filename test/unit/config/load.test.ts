@@ -56,6 +56,12 @@ describe('loadConfig', () => {
     expect(config.alpn).toEqual(['x-amzn-mqtt-ca', 'mqtt']);
   });
 
+  it('reads booleans and auth settings from the environment', () => {
+    const { config } = loadConfig({ env: { TRUSTLINK_AUTH: 'custom', TRUSTLINK_WEBSOCKET: 'true', TRUSTLINK_COGNITO_LOGINS: 'a=b, c=@/f' }, flags: {}, defaultFile: noDefaultFile });
+    expect(config).toMatchObject({ auth: 'custom', websocket: true, cognitoLogins: ['a=b', 'c=@/f'] });
+    expect(() => loadConfig({ env: { TRUSTLINK_WEBSOCKET: 'yes' }, flags: {}, defaultFile: noDefaultFile })).toThrow(/TRUSTLINK_WEBSOCKET/);
+  });
+
   it('names environment variables after the keys', () => {
     expect(envName('caFile')).toBe('TRUSTLINK_CA_FILE');
     expect(envName('pkcs11Module')).toBe('TRUSTLINK_PKCS11_MODULE');
