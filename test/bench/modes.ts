@@ -4,8 +4,12 @@
  * test: it asserts nothing and prints medians. Two figures per mode: the
  * whole `trustlink connect` process (wall), and the connect itself as the
  * CLI reports it (elapsedMs: TLS, websocket upgrade, credentials, CONNACK).
+ * Then: how many Cognito fetches a SigV4 subscriber makes across 20
+ * reconnects within one credential lifetime, and across an expiry.
  */
-import { trustlink } from '../helpers/run.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REFRESH_MARGIN_MS } from '../../src/connection/credentials-source.js';
+import { RunningCli, trustlink } from '../helpers/run.js';
 import { AUTHORIZER, REGION, createStandinStack } from '../helpers/standin-stack.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 15);
@@ -50,6 +54,31 @@ try {
   for (const { mode, wallMs, connectMs } of results) {
     console.log(mode.padEnd(46), `${wallMs.toFixed(0)} (${(wallMs / base.wallMs).toFixed(2)}x)`.padStart(18), `${connectMs.toFixed(0)} (${(connectMs / base.connectMs).toFixed(2)}x)`.padStart(16));
   }
+
+  /** Subscribes over SigV4 with Cognito, drops the connection 20 times, and counts credential fetches. */
+  const fetchesAcross20Reconnects = async (lifetimeMs: number, pauseBeforeHalfwayMs: number): Promise<number> => {
+    const id = `eu-west-1:0000bbbb-0000-0000-0000-00000000000${lifetimeMs === 3_600_000 ? 1 : 2}`;
+    s.standin.cognito.identities.set(id, { lifetimeMs });
+    const before = s.standin.cognito.requests;
+    const subscriber = new RunningCli(['--json', 'subscribe', ...sigv4, '--credentials-source', 'cognito', '--cognito-identity', id, '--cognito-endpoint', `localhost:${s.standin.ports.cognito}`, '--topic', 'bench/reconnect'],
+      { ...s.stack.env, TRUSTLINK_RECONNECT_MIN_DELAY_MS: '10', TRUSTLINK_RECONNECT_MAX_DELAY_MS: '50' });
+    try {
+      await subscriber.waitFor('first connect', () => subscriber.countLogs('connected') === 1);
+      for (let reconnect = 1; reconnect <= 20; reconnect++) {
+        if (reconnect === 10) await sleep(pauseBeforeHalfwayMs);
+        s.standin.dropConnections();
+        await subscriber.waitFor(`reconnect ${reconnect}`, () => subscriber.countLogs('connected') === reconnect + 1);
+      }
+    } finally {
+      await subscriber.stop();
+    }
+    return s.standin.cognito.requests - before;
+  };
+  const withinLifetime = await fetchesAcross20Reconnects(3_600_000, 0);
+  // Credentials that enter the refresh margin 5 s after issue (longer than 10 reconnects take);
+  // the pause halfway lets the first ones get there.
+  const acrossExpiry = await fetchesAcross20Reconnects(REFRESH_MARGIN_MS + 5_000, 5_500);
+  console.log(`\nCognito fetches across 20 SigV4 reconnects: ${withinLifetime} within one credential lifetime, ${acrossExpiry} across an expiry`);
 } finally {
   await s.close();
 }

@@ -60,6 +60,8 @@ export interface Standin {
   cognito: CognitoService;
   /** Makes credentials the websocket check accepts until they expire (negative lifetime: already expired). */
   issueCredentials(lifetimeMs?: number): KnownCredentials;
+  /** Drops every MQTT connection (not the Cognito ones), as a network blip would: clients must reconnect. */
+  dropConnections(): void;
   /** Shifts the stand-in's clock, to simulate a device whose clock is off. */
   clockOffsetMs: number;
   stop(): Promise<void>;
@@ -90,7 +92,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   const relayTls = await relayIdentity(options.dir, options.pki);
   const upstream: ConnectionOptions = { host: options.broker.host, port: options.broker.port, servername: 'localhost', ca, ...relayTls };
   const credentials = new Map<string, KnownCredentials>();
-  const sockets = new Set<Socket>();
+  const sockets = new Map<Socket, 'mqtt' | 'cognito'>();
   const seen: SeenConnection[] = [];
 
   const issueCredentials = (lifetimeMs = HOUR): KnownCredentials => {
@@ -125,8 +127,8 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       : { accepted: false, reason: outcome.reason, ...(outcome.authorizer !== undefined ? { authorizer: outcome.authorizer } : {}) };
   };
 
-  const track = (socket: Socket): void => {
-    sockets.add(socket);
+  const track = (kind: 'mqtt' | 'cognito') => (socket: Socket): void => {
+    sockets.set(socket, kind);
     socket.once('close', () => sockets.delete(socket));
   };
 
@@ -155,8 +157,11 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     cognito,
     issueCredentials,
     clockOffsetMs: 0,
+    dropConnections() {
+      for (const [socket, kind] of sockets) if (kind === 'mqtt') socket.destroy();
+    },
     async stop() {
-      for (const socket of sockets) socket.destroy();
+      for (const socket of sockets.keys()) socket.destroy();
       websocketServer.clients.forEach((client) => client.terminate());
       await Promise.all([mtls, custom, websocket, cognitoServer].map((server) => new Promise((resolve) => server.close(resolve))));
     },
@@ -200,7 +205,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   });
 
   for (const server of [mtls, custom, websocket, cognitoServer]) {
-    server.on('connection', track);
+    server.on('connection', track(server === cognitoServer ? 'cognito' : 'mqtt'));
     server.on('secureConnection', (socket: TLSSocket) => socket.on('error', () => socket.destroy()));
     server.on('tlsClientError', () => undefined);
   }
