@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { cognitoCredentials } from '../credentials/cognito.js';
 import type { AwsCredentials, CredentialsSource } from '../credentials/types.js';
 import { TrustlinkError } from '../errors.js';
-import { readTextFile } from './identity.js';
+import { readValueOrFile } from './value-or-file.js';
 
 /** Refresh this long before expiry, as the AWS SDKs do: a connect must not race the deadline. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -56,12 +56,6 @@ function parseLogin(login: string): [string, string] {
   const provider = login.slice(0, eq);
   const value = login.slice(eq + 1);
   return [provider, readValueOrFile(value, `token of the Cognito login ${provider}`)];
-}
-
-/** Secrets can be given as @FILE so they stay out of argv and the process list. */
-export function readValueOrFile(value: string, what: string): string {
-  if (!value.startsWith('@')) return value;
-  return readTextFile(value.slice(1), `file holding the ${what}`, 'the file must be readable by this user').trim();
 }
 
 export function credentialsSourceFrom(config: Config, region: string, caPem: string | undefined, env: NodeJS.ProcessEnv): CredentialsSource {

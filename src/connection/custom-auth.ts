@@ -8,8 +8,8 @@
 import type { Config } from '../config/schema.js';
 import { TrustlinkError } from '../errors.js';
 import { openTokenKey } from '../pkcs11/token.js';
-import { readValueOrFile } from './credentials-source.js';
 import { readTextFile, type KeySource } from './identity.js';
+import { readValueOrFile } from './value-or-file.js';
 
 export interface CustomAuthFields {
   username?: string | undefined;

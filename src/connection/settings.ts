@@ -78,7 +78,8 @@ function websocketFor(config: Config, endpoint: string, caPem: string | undefine
     const region = requireRegion(config.region, endpoint);
     return sigv4Handshake(credentialsSourceFrom(config, region, caPem, env), region, log);
   }
-  // Custom auth over websockets sends its credentials in CONNECT; the upgrade goes out as is.
+  // Custom auth over websockets sends its credentials in CONNECT, so the upgrade goes out as is;
+  // aws-crt's MQTT 5 client speaks websockets only when it is given a transform.
   if (config.auth === 'custom' && config.websocket) return { transform: (_request, done) => done() };
   return undefined;
 }
