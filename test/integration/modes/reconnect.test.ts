@@ -4,9 +4,11 @@
  * source refuses during a reconnect, the client keeps retrying with backoff
  * and logs why.
  */
+import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REFRESH_MARGIN_MS } from '../../../src/connection/credentials-source.js';
+import { freePort } from '../../helpers/ports.js';
 import { RunningCli, trustlink } from '../../helpers/run.js';
 import { REGION, createStandinStack, type StandinStack } from '../../helpers/standin-stack.js';
 
@@ -23,10 +25,10 @@ afterAll(async () => {
 /** Credentials that need refreshing this long after they are issued. */
 const SHORT_LIFETIME_MS = REFRESH_MARGIN_MS + 1_500;
 
-function subscribeWithCognito(identity: string, topic: string): RunningCli {
+function subscribeWithCognito(identity: string, topic: string, cognitoPort = s.standin.ports.cognito): RunningCli {
   return new RunningCli([
     '--json', 'subscribe', '--auth', 'sigv4', '--region', REGION, '--endpoint', 'localhost', '--port', String(s.standin.ports.websocket), '--ca-file', s.stack.pki.caFile,
-    '--credentials-source', 'cognito', '--cognito-identity', identity, '--cognito-endpoint', `localhost:${s.standin.ports.cognito}`,
+    '--credentials-source', 'cognito', '--cognito-identity', identity, '--cognito-endpoint', `localhost:${cognitoPort}`,
     '--client-id', `sub-${topic.replaceAll('/', '-')}`, '--topic', topic, '--count', '1',
   ], { ...s.stack.env, TRUSTLINK_RECONNECT_MIN_DELAY_MS: '100', TRUSTLINK_RECONNECT_MAX_DELAY_MS: '500' });
 }
@@ -74,4 +76,23 @@ it('keeps retrying with backoff, saying why, while Cognito refuses during a reco
   await subscriber.waitFor('re-subscription', () => subscriber.countLogs('subscribed') === 2);
   await publish('reconnect/refused');
   expect(await subscriber.exited).toBe(0);
+});
+
+it('waits for an unreachable Cognito before the first connect, as for an unreachable broker', async () => {
+  const identity = 'eu-west-1:00001111-1111-2222-3333-444455556666';
+  s.standin.cognito.identities.set(identity, { lifetimeMs: 3_600_000 });
+  const port = await freePort('127.0.0.1');
+  const subscriber = subscribeWithCognito(identity, 'reconnect/late-cognito', port);
+  const unavailable = () => subscriber.logs().filter((line) => line.message === 'connection attempt failed; retrying with backoff' && line.code === 'CREDENTIALS_UNAVAILABLE');
+  await subscriber.waitFor('two attempts without Cognito', () => unavailable().length >= 2);
+
+  // Cognito comes up: a TCP forwarder to the stand-in's Cognito on the port the subscriber uses.
+  const forwarder = createServer((socket) => socket.pipe(connect(s.standin.ports.cognito, '127.0.0.1')).pipe(socket)).listen(port, '127.0.0.1');
+  try {
+    await subscriber.waitFor('subscription', () => subscriber.countLogs('subscribed') === 1);
+    await publish('reconnect/late-cognito');
+    expect(await subscriber.exited).toBe(0);
+  } finally {
+    await new Promise((resolve) => forwarder.close(resolve));
+  }
 });
