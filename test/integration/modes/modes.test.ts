@@ -114,6 +114,21 @@ describe('connect', () => {
   });
 });
 
+describe('secrets', () => {
+  it('never reach stdout or stderr, even with --debug', async () => {
+    const env = envCredentials();
+    const runs = [
+      await trustlink(['--debug', 'connect', ...sigv4()], env),
+      await trustlink(['--debug', 'connect', ...s.endpoint(s.standin.ports.custom), ...custom(...signingKey()), '--auth-password-file', s.signer.pinFile], s.signer.env),
+    ];
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(0);
+      expectNoSecrets(run.stdout + run.stderr, env);
+      expect(run.stdout + run.stderr).not.toMatch(/device-42/);
+    }
+  });
+});
+
 describe('refusals', () => {
   async function refused(args: string[], env: NodeJS.ProcessEnv, code: string, exit = 69): Promise<string> {
     const result = await trustlink(['connect', ...args], env);
