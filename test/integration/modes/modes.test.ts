@@ -184,9 +184,10 @@ describe('refusals', () => {
     expect(lastSeen()).toMatchObject({ mode: 'custom', accepted: false, authorizer: 'other-authorizer', reason: 'unknown authorizer other-authorizer' });
   });
 
-  it('bad token signature: CONNACK not authorized', async () => {
+  it.each(['5', '3.1.1'])('bad token signature: CONNACK not authorized (MQTT %s)', async (version) => {
     const forged = Buffer.alloc(256, 7).toString('base64');
-    await refused([...s.endpoint(s.standin.ports.custom), ...custom('--token-signature', forged)], s.stack.env, 'CONNECT_REFUSED');
+    const stderr = await refused(['--mqtt', version, ...s.endpoint(s.standin.ports.custom), ...custom('--token-signature', forged)], s.stack.env, 'CONNECT_REFUSED');
+    expect(stderr).toMatch(/hint: .*authorizer name/);
     expect(lastSeen()).toMatchObject({ mode: 'custom', accepted: false, reason: 'token signature does not verify' });
   });
 
