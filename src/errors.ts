@@ -40,6 +40,10 @@ const CODE_EXIT = {
   CONNECT_REFUSED: EXIT_CODES.unavailable,
   PUBLISH_FAILED: EXIT_CODES.unavailable,
   SUBSCRIBE_FAILED: EXIT_CODES.unavailable,
+  CREDENTIALS_MISSING: EXIT_CODES.config,
+  CREDENTIALS_UNAVAILABLE: EXIT_CODES.unavailable,
+  CREDENTIALS_REFUSED: EXIT_CODES.unavailable,
+  CREDENTIALS_EXPIRED: EXIT_CODES.unavailable,
   INTERNAL: EXIT_CODES.software,
 } as const satisfies Record<string, number>;
 

@@ -3,6 +3,7 @@
  * rendered once here and mapped to a documented exit status.
  */
 import { Command, CommanderError } from 'commander';
+import { connectCommand } from './connect.js';
 import { addGlobalOptions, type GlobalOptions } from './context.js';
 import { hsmCommand } from './hsm.js';
 import { publishCommand } from './publish.js';
@@ -18,7 +19,7 @@ function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)');
   addGlobalOptions(program);
-  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(hsmCommand());
+  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(connectCommand()).addCommand(hsmCommand());
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,

@@ -22,7 +22,7 @@ export function messageText(template: string, sequence: number): string {
 export function publishCommand(): Command {
   const command = new Command('publish')
     .alias('pub')
-    .description('publish messages over mutual TLS with the device key, then disconnect')
+    .description('publish messages (auth: mTLS with the device key, SigV4 websocket or custom authorizer), then disconnect')
     .requiredOption('--topic <topic>', 'topic to publish to')
     .requiredOption('--message <text>', 'message payload; "{n}" is replaced by the message number')
     .option('--count <n>', 'number of messages', parseInteger(1, 1_000_000), 1)

@@ -77,6 +77,7 @@ function readEnvLayer(env: NodeJS.ProcessEnv): Layer {
     if (raw === undefined || raw === '') continue;
     const type = keyType(key);
     if (type === 'number') layer[key] = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    else if (type === 'boolean') layer[key] = raw === 'true' ? true : raw === 'false' ? false : raw;
     else if (type === 'array') layer[key] = raw.split(',').map((item) => item.trim()).filter(Boolean);
     else layer[key] = raw;
   }

@@ -18,11 +18,16 @@ const clientId = v.pipe(
 );
 
 export const MQTT_VERSIONS = ['5', '3.1.1'] as const;
+export const AUTH_MODES = ['mtls', 'sigv4', 'custom'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+/** Where SigV4 credentials come from; "iot" (the credentials provider) joins when that work lands. */
+export const CREDENTIALS_SOURCES = ['env', 'cognito'] as const;
 
 export const configSchema = v.strictObject({
   /** Broker host name (AWS IoT: the account's iot:Data-ATS endpoint). */
   endpoint: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'))),
-  port: v.optional(port, 8883),
+  /** Default: 8883 for mtls, 443 for sigv4 and custom (the only port AWS IoT serves them on). */
+  port: v.optional(port),
   caFile: v.optional(path),
   certFile: v.optional(path),
   /** A PKCS#11 URI (RFC 7512) or, for development, a PEM key file. */
@@ -36,6 +41,29 @@ export const configSchema = v.strictObject({
   keepAliveSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(30), v.maxValue(1200)), 300),
   /** ALPN protocols to offer; by default x-amzn-mqtt-ca on port 443 and none elsewhere. */
   alpn: v.optional(v.array(v.pipe(v.string(), v.nonEmpty()))),
+  /** How the device authenticates to AWS IoT. Flat keys (not a nested object) so env and flag layering stay one level deep. */
+  auth: v.optional(v.picklist(AUTH_MODES, `must be one of ${AUTH_MODES.join(', ')}`), 'mtls'),
+  /** SigV4 signing region; by default the one in an <prefix>-ats.iot.<region>.amazonaws.com endpoint. */
+  region: v.optional(v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1'))),
+  credentialsSource: v.optional(v.picklist(CREDENTIALS_SOURCES, `must be one of ${CREDENTIALS_SOURCES.join(', ')}`), 'env'),
+  // Cognito IdentityId: 1-55 characters, "<region>:<uuid>".
+  cognitoIdentity: v.optional(v.pipe(v.string(), v.regex(/^[\w-]+:[0-9a-f-]+$/, 'must look like eu-west-1:0123abcd-...'), v.maxLength(55))),
+  /** PROVIDER=TOKEN or PROVIDER=@FILE, at most 10 (the service's limit). */
+  cognitoLogins: v.optional(v.pipe(v.array(v.pipe(v.string(), v.regex(/^[^=]+=.+$/, 'must be PROVIDER=TOKEN or PROVIDER=@FILE'))), v.maxLength(10))),
+  /** host[:port]; default cognito-identity.<region>.amazonaws.com. */
+  cognitoEndpoint: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'))),
+  authorizer: v.optional(v.pipe(v.string(), v.regex(/^[\w=,@-]{1,128}$/, 'must be 1-128 of a-z A-Z 0-9 _ = , @ -'))),
+  authUsername: v.optional(v.string()),
+  authPasswordFile: v.optional(path),
+  tokenKeyName: v.optional(v.pipe(v.string(), v.regex(/^[\w-]{1,128}$/, 'must be 1-128 of a-z A-Z 0-9 _ -'))),
+  /** The authorizer token, or @FILE to read it from a file. */
+  tokenValue: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'))),
+  /** base64 RSA-SHA256 signature of the token, or @FILE. */
+  tokenSignature: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'))),
+  /** PKCS#11 URI of an RSA key that signs the token inside the token device. */
+  tokenSigningKey: v.optional(path),
+  /** Custom auth over a TLS websocket instead of MQTT with ALPN "mqtt". */
+  websocket: v.optional(v.boolean(), false),
   connectTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(120_000)), 10_000),
   reconnectMinDelayMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10)), 1_000),
   reconnectMaxDelayMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10)), 120_000),

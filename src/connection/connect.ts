@@ -17,11 +17,11 @@ export interface Connection {
 
 export async function connect(config: Config, log: Logger, options: { retry: boolean; env?: NodeJS.ProcessEnv }): Promise<Connection> {
   const { settings, identity } = prepareConnection(config, log, options.env);
-  const release = (): void => identity.tokenKey?.close();
+  const release = (): void => identity?.tokenKey?.close();
   let session: MqttSession | undefined;
   try {
     session = await openMqttSession(settings, { log });
-    log.debug('connecting', { endpoint: settings.endpoint, port: settings.port, clientId: settings.clientId, mqtt: settings.version, alpn: settings.tls.alpn });
+    log.debug('connecting', { endpoint: settings.endpoint, port: settings.port, auth: config.auth, clientId: settings.clientId, mqtt: settings.version, alpn: settings.tls.alpn });
     const connected = await session.start({ retry: options.retry });
     const live = session;
     return {

@@ -3,6 +3,7 @@
  * AWS_IO_SOCKET_CONNECTION_REFUSED. This maps them to trustlink's codes and
  * to words a user can act on.
  */
+import type { AuthMode } from '../config/schema.js';
 import { TrustlinkError } from '../errors.js';
 
 function crtErrorName(error: unknown): string {
@@ -12,6 +13,7 @@ function crtErrorName(error: unknown): string {
 
 const UNREACHABLE = /SOCKET_CONNECTION_REFUSED|SOCKET_TIMEOUT|SOCKET_NO_ROUTE|DNS_|SOCKET_NETWORK_DOWN|SOCKET_NOT_CONNECTED|IO_SOCKET_CONNECT_ABORTED|HOST_UNREACHABLE/;
 const HUNG_UP = /SOCKET_CLOSED|UNEXPECTED_HANGUP|BROKEN_PIPE|CONNECTION_RESET/;
+const WEBSOCKET_REFUSED = /WEBSOCKET_UPGRADE_FAILURE/;
 const TLS = /TLS|PKCS11|X509|CERT/;
 
 /** MQTT 5 CONNACK reason codes a device can meet, in words. */
@@ -39,10 +41,14 @@ const CONNACK_REASONS: Record<number, string> = {
   0x9f: 'connection rate exceeded',
 };
 
-export function connackRefused(endpoint: string, reason: string): TrustlinkError {
-  return new TrustlinkError('CONNECT_REFUSED', `${endpoint} refused the MQTT connection: ${reason}`, {
-    hint: 'for AWS IoT: is the certificate ACTIVE, attached to a policy that allows iot:Connect for this client ID?',
-  });
+const REFUSAL_HINTS: Record<AuthMode, string> = {
+  mtls: 'for AWS IoT: is the certificate ACTIVE, attached to a policy that allows iot:Connect for this client ID?',
+  sigv4: 'for AWS IoT: does the IAM policy of these credentials allow iot:Connect for this client ID?',
+  custom: 'for AWS IoT: is the authorizer name right and ACTIVE, the token signed with the key registered for it, and does its Lambda allow iot:Connect for this client ID?',
+};
+
+export function connackRefused(endpoint: string, reason: string, auth: AuthMode = 'mtls'): TrustlinkError {
+  return new TrustlinkError('CONNECT_REFUSED', `${endpoint} refused the MQTT connection: ${reason}`, { hint: REFUSAL_HINTS[auth] });
 }
 
 export function describeConnackReason(reasonCode: number): string {
@@ -63,6 +69,12 @@ export function connectionError(error: unknown, endpoint: string): TrustlinkErro
     return new TrustlinkError('BROKER_UNREACHABLE', `${endpoint} closed the connection: ${name}`, {
       cause: error,
       hint: 'is this an MQTT broker on that port? For AWS IoT, use the iot:Data-ATS endpoint on 8883 or 443',
+    });
+  }
+  if (WEBSOCKET_REFUSED.test(name)) {
+    return new TrustlinkError('CONNECT_REFUSED', `${endpoint} refused the websocket upgrade: ${name}`, {
+      cause: error,
+      hint: 'AWS IoT answers 403 to a SigV4 signature it does not accept: check the credentials (expired?), --region, and the clock',
     });
   }
   if (TLS.test(name)) {

@@ -3,18 +3,24 @@
  * connection, so commands do not care which protocol is spoken.
  */
 import { EventEmitter } from 'node:events';
+import type { AuthMode } from '../config/schema.js';
+import type { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import type { BackoffPolicy } from './backoff.js';
 import { loadCrt } from './crt.js';
 import { openMqtt311 } from './mqtt311.js';
 import { openMqtt5 } from './mqtt5.js';
-import { createMtlsContext, type TlsSettings } from './tls.js';
+import type { MqttCredentials } from './custom-auth.js';
+import { createTlsContext, type TlsSettings } from './tls.js';
+import type { HandshakeTransform } from './websocket-sigv4.js';
 
 export type MqttVersion = '5' | '3.1.1';
 export type QoS = 0 | 1;
 
 export interface MqttSettings {
   endpoint: string;
+  /** How the device authenticates; errors give hints that fit it. */
+  auth: AuthMode;
   port: number;
   clientId: string;
   version: MqttVersion;
@@ -23,6 +29,16 @@ export interface MqttSettings {
   /** How long one connection attempt (TCP + TLS + CONNACK) may take. */
   connectTimeoutMs: number;
   tls: TlsSettings;
+  /** MQTT over a TLS websocket to /mqtt, the upgrade passed through transform first. */
+  websocket: WebsocketSettings | undefined;
+  /** CONNECT username and password (custom authorizers). */
+  credentials: MqttCredentials | undefined;
+}
+
+export interface WebsocketSettings {
+  transform: HandshakeTransform;
+  /** Why the last handshake transform failed, in words (it can only hand aws-crt a number). */
+  takeError?(): TrustlinkError | undefined;
 }
 
 export interface ReceivedMessage {
@@ -58,6 +74,6 @@ export interface SessionDeps {
 
 export async function openMqttSession(settings: MqttSettings, deps: SessionDeps): Promise<MqttSession> {
   const crt = await loadCrt();
-  const tlsContext = createMtlsContext(crt, settings.tls);
+  const tlsContext = createTlsContext(crt, settings.tls);
   return settings.version === '5' ? openMqtt5(crt, tlsContext, settings, deps) : openMqtt311(crt, tlsContext, settings, deps);
 }

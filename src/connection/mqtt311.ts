@@ -31,6 +31,9 @@ class Mqtt311Session extends SessionBase implements MqttSession {
       tls_ctx: tlsContext,
       socket_options: new io.SocketOptions(io.SocketType.STREAM, io.SocketDomain.IPV4, settings.connectTimeoutMs),
       clean_session: true,
+      ...(settings.websocket !== undefined ? { use_websocket: true, websocket_handshake_transform: settings.websocket.transform } : {}),
+      ...(settings.credentials !== undefined ? { username: settings.credentials.username } : {}),
+      ...(settings.credentials?.password !== undefined ? { password: settings.credentials.password.toString('utf8') } : {}),
       keep_alive: settings.keepAliveSeconds,
       reconnect_min_sec: Math.max(1, Math.round(settings.reconnect.minDelayMs / 1000)),
       reconnect_max_sec: Math.max(1, Math.round(settings.reconnect.maxDelayMs / 1000)),
@@ -66,9 +69,9 @@ class Mqtt311Session extends SessionBase implements MqttSession {
   #mapConnectError(error: unknown): TrustlinkError {
     // aws-crt rejects a refused 3.1.1 CONNACK as a protocol error and drops its return code.
     if (/AWS_ERROR_MQTT_PROTOCOL_ERROR|Server rejected connection/.test(String(error))) {
-      return connackRefused(this.endpoint, 'CONNACK refused (aws-crt does not report the MQTT 3.1.1 return code: not authorized, identifier rejected, ...)');
+      return connackRefused(this.endpoint, 'CONNACK refused (aws-crt does not report the MQTT 3.1.1 return code: not authorized, identifier rejected, ...)', this.#settings.auth);
     }
-    return connectionError(error, this.endpoint);
+    return this.#settings.websocket?.takeError?.() ?? connectionError(error, this.endpoint);
   }
 
   async publish(topic: string, payload: Buffer, qos: QoS): Promise<void> {

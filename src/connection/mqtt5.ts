@@ -21,7 +21,14 @@ class Mqtt5Session extends SessionBase implements MqttSession {
       port: settings.port,
       tlsCtx: tlsContext,
       socketOptions: new io.SocketOptions(io.SocketType.STREAM, io.SocketDomain.IPV4, settings.connectTimeoutMs),
-      connectProperties: { clientId: settings.clientId, keepAliveIntervalSeconds: settings.keepAliveSeconds },
+      connectProperties: {
+        clientId: settings.clientId,
+        keepAliveIntervalSeconds: settings.keepAliveSeconds,
+        // aws-crt refuses an explicit undefined password: leave the key out instead.
+        ...(settings.credentials !== undefined ? { username: settings.credentials.username } : {}),
+        ...(settings.credentials?.password !== undefined ? { password: settings.credentials.password } : {}),
+      },
+      ...(settings.websocket !== undefined ? { websocketHandshakeTransform: settings.websocket.transform } : {}),
       sessionBehavior: mqtt5.ClientSessionBehavior.Clean,
       retryJitterMode: mqtt5.RetryJitterType.Full,
       minReconnectDelayMs: settings.reconnect.minDelayMs,
@@ -38,8 +45,8 @@ class Mqtt5Session extends SessionBase implements MqttSession {
     this.#client.on('connectionFailure', (event) => {
       const reasonCode = event.connack?.reasonCode;
       const error = reasonCode !== undefined && isFailure(reasonCode)
-        ? connackRefused(this.endpoint, describeConnackReason(reasonCode))
-        : connectionError(event.error, this.endpoint);
+        ? connackRefused(this.endpoint, describeConnackReason(reasonCode), settings.auth)
+        : settings.websocket?.takeError?.() ?? connectionError(event.error, this.endpoint);
       if (this.onConnectFailure(error)) void this.stop();
     });
     this.#client.on('disconnection', (event) => this.onDisconnected(event.error.error_name ?? 'connection lost'));

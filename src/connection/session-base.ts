@@ -3,9 +3,11 @@
  * rule for which failures are retried, and re-subscribing after a reconnect.
  */
 import { EventEmitter } from 'node:events';
-import type { TrustlinkError } from '../errors.js';
+import type { ErrorCode, TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import type { ConnectedInfo, QoS } from './mqtt.js';
+
+const RETRYABLE_BEFORE_FIRST_CONNECT = new Set<ErrorCode>(['BROKER_UNREACHABLE', 'CREDENTIALS_UNAVAILABLE']);
 
 interface PendingStart {
   retry: boolean;
@@ -62,9 +64,9 @@ export abstract class SessionBase extends EventEmitter {
    */
   protected onConnectFailure(error: TrustlinkError): boolean {
     const pending = this.#pending;
-    // Before the first success, only an unreachable broker is worth waiting for:
-    // a refused certificate or CONNACK will not fix itself by retrying.
-    const giveUp = pending !== undefined && (!pending.retry || (!this.#everConnected && error.code !== 'BROKER_UNREACHABLE'));
+    // Before the first success, only an unreachable broker (or credential service) is worth
+    // waiting for: a refused certificate or CONNACK will not fix itself by retrying.
+    const giveUp = pending !== undefined && (!pending.retry || (!this.#everConnected && !RETRYABLE_BEFORE_FIRST_CONNECT.has(error.code)));
     if (giveUp) {
       this.#pending = undefined;
       pending.reject(error);

@@ -30,7 +30,7 @@ describe('loadConfig', () => {
   it('fills defaults when nothing is set', () => {
     const { config, file } = loadConfig({ env: {}, flags: {}, defaultFile: noDefaultFile });
     expect(file).toBeUndefined();
-    expect(config).toMatchObject({ port: 8883, mqttVersion: '5', keepAliveSeconds: 300, logLevel: 'info', connectTimeoutMs: 10_000 });
+    expect(config).toMatchObject({ auth: 'mtls', mqttVersion: '5', keepAliveSeconds: 300, logLevel: 'info', connectTimeoutMs: 10_000 });
   });
 
   it('layers flags over environment over file', () => {
@@ -54,6 +54,12 @@ describe('loadConfig', () => {
     const { config } = loadConfig({ env: { TRUSTLINK_KEEP_ALIVE_SECONDS: '60', TRUSTLINK_ALPN: 'x-amzn-mqtt-ca, mqtt' }, flags: {}, defaultFile: noDefaultFile });
     expect(config.keepAliveSeconds).toBe(60);
     expect(config.alpn).toEqual(['x-amzn-mqtt-ca', 'mqtt']);
+  });
+
+  it('reads booleans and auth settings from the environment', () => {
+    const { config } = loadConfig({ env: { TRUSTLINK_AUTH: 'custom', TRUSTLINK_WEBSOCKET: 'true', TRUSTLINK_COGNITO_LOGINS: 'a=b, c=@/f' }, flags: {}, defaultFile: noDefaultFile });
+    expect(config).toMatchObject({ auth: 'custom', websocket: true, cognitoLogins: ['a=b', 'c=@/f'] });
+    expect(() => loadConfig({ env: { TRUSTLINK_WEBSOCKET: 'yes' }, flags: {}, defaultFile: noDefaultFile })).toThrow(/TRUSTLINK_WEBSOCKET/);
   });
 
   it('names environment variables after the keys', () => {

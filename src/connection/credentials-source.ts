@@ -1,0 +1,75 @@
+/**
+ * Picks the SigV4 credentials source from the configuration, and wraps it so
+ * every connect attempt gets credentials valid at that moment: cached ones are
+ * reused only while they have time left, and expired ones are never signed with.
+ */
+import type { Config } from '../config/schema.js';
+import { cognitoCredentials } from '../credentials/cognito.js';
+import type { AwsCredentials, CredentialsSource } from '../credentials/types.js';
+import { TrustlinkError } from '../errors.js';
+import { readValueOrFile } from './value-or-file.js';
+
+/** Refresh this long before expiry, as the AWS SDKs do: a connect must not race the deadline. */
+export const REFRESH_MARGIN_MS = 5 * 60_000;
+
+/** AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, read on every call. */
+export function envCredentials(env: NodeJS.ProcessEnv): CredentialsSource {
+  return {
+    async get() {
+      const accessKeyId = env.AWS_ACCESS_KEY_ID;
+      const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+      if (!accessKeyId || !secretAccessKey) {
+        throw new TrustlinkError('CREDENTIALS_MISSING', 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set for --credentials-source env', {
+          hint: 'export them (and AWS_SESSION_TOKEN for temporary credentials), or use --credentials-source cognito',
+        });
+      }
+      return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
+    },
+  };
+}
+
+const hasTimeLeft = (credentials: AwsCredentials, now: number): boolean =>
+  credentials.expiration === undefined || credentials.expiration.getTime() - REFRESH_MARGIN_MS > now;
+
+/** Caches credentials until REFRESH_MARGIN_MS before they expire, then fetches new ones. */
+export function refreshing(source: CredentialsSource, clock: () => number = Date.now): CredentialsSource {
+  let cached: AwsCredentials | undefined;
+  return {
+    async get() {
+      if (cached !== undefined && hasTimeLeft(cached, clock())) return cached;
+      cached = undefined;
+      const fresh = await source.get();
+      if (fresh.expiration !== undefined && fresh.expiration.getTime() <= clock()) {
+        throw new TrustlinkError('CREDENTIALS_EXPIRED', `the credentials for access key ${fresh.accessKeyId} expired at ${fresh.expiration.toISOString()}`, {
+          hint: 'the source handed out expired credentials: check the clock, or renew them at the source',
+        });
+      }
+      cached = fresh;
+      return fresh;
+    },
+  };
+}
+
+/** "PROVIDER=TOKEN" or "PROVIDER=@FILE" → [provider, token]. */
+function parseLogin(login: string): [string, string] {
+  const eq = login.indexOf('=');
+  const provider = login.slice(0, eq);
+  const value = login.slice(eq + 1);
+  return [provider, readValueOrFile(value, `token of the Cognito login ${provider}`)];
+}
+
+export function credentialsSourceFrom(config: Config, region: string, caPem: string | undefined, env: NodeJS.ProcessEnv): CredentialsSource {
+  if (config.credentialsSource === 'env') return envCredentials(env);
+  if (config.cognitoIdentity === undefined) {
+    throw new TrustlinkError('USAGE', '--cognito-identity is required with --credentials-source cognito (or "cognitoIdentity" in the config file)', {
+      hint: 'the identity ID looks like eu-west-1:0123abcd-0000-0000-0000-000000000000',
+    });
+  }
+  return refreshing(cognitoCredentials({
+    endpoint: config.cognitoEndpoint ?? `cognito-identity.${region}.amazonaws.com`,
+    identityId: config.cognitoIdentity,
+    logins: Object.fromEntries((config.cognitoLogins ?? []).map(parseLogin)),
+    caPem,
+    timeoutMs: config.connectTimeoutMs,
+  }));
+}

@@ -1,0 +1,84 @@
+/**
+ * npm run bench:modes: connect time of each auth mode against the AWS IoT
+ * stand-in, as a ratio to mTLS measured in the same run. A script, not a
+ * test: it asserts nothing and prints medians. Two figures per mode: the
+ * whole `trustlink connect` process (wall), and the connect itself as the
+ * CLI reports it (elapsedMs: TLS, websocket upgrade, credentials, CONNACK).
+ * Then: how many Cognito fetches a SigV4 subscriber makes across 20
+ * reconnects within one credential lifetime, and across an expiry.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REFRESH_MARGIN_MS } from '../../src/connection/credentials-source.js';
+import { RunningCli, trustlink } from '../helpers/run.js';
+import { AUTHORIZER, REGION, createStandinStack } from '../helpers/standin-stack.js';
+
+const runs = Number(process.env.BENCH_RUNS ?? 15);
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+const s = await createStandinStack('bench-modes');
+try {
+  const credentials = s.standin.issueCredentials();
+  const awsEnv = { ...s.stack.env, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken };
+  const identity = 'eu-west-1:0000aaaa-0000-0000-0000-000000000000';
+  s.standin.cognito.identities.set(identity, { lifetimeMs: 3_600_000 });
+  const sigv4 = ['--auth', 'sigv4', '--region', REGION, ...s.endpoint(s.standin.ports.websocket)];
+  const custom = ['--auth', 'custom', '--authorizer', AUTHORIZER.name, '--token-key-name', AUTHORIZER.tokenKeyName, '--token-value', 'device-42',
+    '--token-signing-key', s.signer.keyUri, '--pkcs11-module', s.signer.modulePath, '--pin-file', s.signer.pinFile];
+  const modes: Array<[string, string[], NodeJS.ProcessEnv]> = [
+    ['mtls (token key)', [...s.endpoint(s.standin.ports.mtls), ...s.device], s.stack.env],
+    ['sigv4, env credentials', sigv4, awsEnv],
+    ['sigv4, Cognito', [...sigv4, '--credentials-source', 'cognito', '--cognito-identity', identity, '--cognito-endpoint', `localhost:${s.standin.ports.cognito}`], s.stack.env],
+    ['custom, direct, token signed in the token', [...s.endpoint(s.standin.ports.custom), ...custom], s.signer.env],
+    ['custom, websocket, token signed in the token', [...s.endpoint(s.standin.ports.websocket), ...custom, '--websocket'], s.signer.env],
+  ];
+  const results: Array<{ mode: string; wallMs: number; connectMs: number }> = [];
+  for (const [mode, args, env] of modes) {
+    const wall: number[] = [];
+    const connect: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const started = performance.now();
+      const result = await trustlink(['--json', 'connect', ...args], env);
+      wall.push(performance.now() - started);
+      if (result.code !== 0) throw new Error(`${mode} failed: ${result.stderr}`);
+      connect.push((JSON.parse(result.stdout) as { elapsedMs: number }).elapsedMs);
+    }
+    results.push({ mode, wallMs: median(wall), connectMs: median(connect) });
+  }
+  const base = results[0]!;
+  console.log(`connect time per mode against the stand-in, median of ${runs} runs (ratio to mTLS in the same run)`);
+  console.log('mode'.padEnd(46), 'process wall ms'.padStart(18), 'connect ms'.padStart(16));
+  for (const { mode, wallMs, connectMs } of results) {
+    console.log(mode.padEnd(46), `${wallMs.toFixed(0)} (${(wallMs / base.wallMs).toFixed(2)}x)`.padStart(18), `${connectMs.toFixed(0)} (${(connectMs / base.connectMs).toFixed(2)}x)`.padStart(16));
+  }
+
+  /** Subscribes over SigV4 with Cognito, drops the connection 20 times, and counts credential fetches. */
+  const fetchesAcross20Reconnects = async (lifetimeMs: number, pauseBeforeHalfwayMs: number): Promise<number> => {
+    const id = `eu-west-1:0000bbbb-0000-0000-0000-00000000000${lifetimeMs === 3_600_000 ? 1 : 2}`;
+    s.standin.cognito.identities.set(id, { lifetimeMs });
+    const before = s.standin.cognito.requests;
+    const subscriber = new RunningCli(['--json', 'subscribe', ...sigv4, '--credentials-source', 'cognito', '--cognito-identity', id, '--cognito-endpoint', `localhost:${s.standin.ports.cognito}`, '--topic', 'bench/reconnect'],
+      { ...s.stack.env, TRUSTLINK_RECONNECT_MIN_DELAY_MS: '10', TRUSTLINK_RECONNECT_MAX_DELAY_MS: '50' });
+    try {
+      await subscriber.waitFor('first connect', () => subscriber.countLogs('connected') === 1);
+      for (let reconnect = 1; reconnect <= 20; reconnect++) {
+        if (reconnect === 10) await sleep(pauseBeforeHalfwayMs);
+        s.standin.dropConnections();
+        await subscriber.waitFor(`reconnect ${reconnect}`, () => subscriber.countLogs('connected') === reconnect + 1);
+      }
+    } finally {
+      await subscriber.stop();
+    }
+    return s.standin.cognito.requests - before;
+  };
+  const withinLifetime = await fetchesAcross20Reconnects(3_600_000, 0);
+  // Credentials that enter the refresh margin 5 s after issue (longer than 10 reconnects take);
+  // the pause halfway lets the first ones get there.
+  const acrossExpiry = await fetchesAcross20Reconnects(REFRESH_MARGIN_MS + 5_000, 5_500);
+  console.log(`\nCognito fetches across 20 SigV4 reconnects: ${withinLifetime} within one credential lifetime, ${acrossExpiry} across an expiry`);
+} finally {
+  await s.close();
+}
