@@ -12,6 +12,8 @@ const dist = join(root, 'dist');
 const platformDir = `${process.platform}-${process.arch}`;
 const nativeDir = join(dist, 'native', platformDir);
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// The self-test refuses a clock earlier than this. Reproducible builds (Yocto) set SOURCE_DATE_EPOCH.
+const buildTime = new Date(process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) * 1000 : Date.now()).toISOString();
 
 // The addons for this platform: where they are in node_modules, and their name in dist/native/.
 const addons = [
@@ -46,7 +48,7 @@ await build({
   sourcemap: 'external',
   legalComments: 'external',
   banner: { js: banner },
-  define: { TRUSTLINK_VERSION: JSON.stringify(version) },
+  define: { TRUSTLINK_VERSION: JSON.stringify(version), TRUSTLINK_BUILD_TIME: JSON.stringify(buildTime) },
   plugins: [nativeAddonPlugin],
   logLevel: 'warning',
 });

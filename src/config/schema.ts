@@ -17,6 +17,13 @@ const clientId = v.pipe(
   v.check((id) => !id.startsWith('$'), 'must not start with "$" (reserved by AWS IoT)'),
 );
 
+// A topic to publish to: AWS IoT refuses wildcards and leading "$" outside its reserved topics.
+const topicName = v.pipe(
+  v.string(),
+  v.nonEmpty('must not be empty'),
+  v.check((topic) => !/[+#]/.test(topic), 'must be a topic name without wildcards (+, #)'),
+);
+
 export const MQTT_VERSIONS = ['5', '3.1.1'] as const;
 export const AUTH_MODES = ['mtls', 'sigv4', 'custom'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -67,6 +74,11 @@ export const configSchema = v.strictObject({
   connectTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(120_000)), 10_000),
   reconnectMinDelayMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10)), 1_000),
   reconnectMaxDelayMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10)), 120_000),
+  /** Topic for the self-test's publish/subscribe round trip; without it that check is skipped. */
+  selftestTopic: v.optional(topicName),
+  /** Topic `trustlink run` publishes a small health message to; none when unset. */
+  healthTopic: v.optional(topicName),
+  healthIntervalSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(5), v.maxValue(86_400)), 60),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
 });
 

@@ -15,27 +15,54 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-export async function connect(config: Config, log: Logger, options: { retry: boolean; env?: NodeJS.ProcessEnv }): Promise<Connection> {
+/** A session whose client has started but may not have connected yet. */
+export interface StartedConnection {
+  session: MqttSession;
+  clientId: string;
+  /** Settles on the first CONNACK, or on a failure start() does not retry. */
+  firstConnect: Promise<ConnectedInfo>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  retry: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Checks the identity and starts the client without waiting for the broker:
+ * the long-running agent is up (and tells systemd so) while the network is not.
+ */
+export async function startConnection(config: Config, log: Logger, options: ConnectOptions): Promise<StartedConnection> {
   const { settings, identity } = prepareConnection(config, log, options.env);
   const release = (): void => identity?.tokenKey?.close();
-  let session: MqttSession | undefined;
+  let session: MqttSession;
   try {
     session = await openMqttSession(settings, { log });
-    log.debug('connecting', { endpoint: settings.endpoint, port: settings.port, auth: config.auth, clientId: settings.clientId, mqtt: settings.version, alpn: settings.tls.alpn });
-    const connected = await session.start({ retry: options.retry });
-    const live = session;
-    return {
-      session: live,
-      connected,
-      clientId: settings.clientId,
-      async close() {
-        await live.stop();
-        release();
-      },
-    };
   } catch (error) {
-    await session?.stop();
     release();
+    throw error;
+  }
+  log.debug('connecting', { endpoint: settings.endpoint, port: settings.port, auth: config.auth, clientId: settings.clientId, mqtt: settings.version, alpn: settings.tls.alpn });
+  const live = session;
+  return {
+    session: live,
+    clientId: settings.clientId,
+    firstConnect: live.start({ retry: options.retry }),
+    async close() {
+      await live.stop();
+      release();
+    },
+  };
+}
+
+export async function connect(config: Config, log: Logger, options: ConnectOptions): Promise<Connection> {
+  const started = await startConnection(config, log, options);
+  try {
+    const connected = await started.firstConnect;
+    return { session: started.session, connected, clientId: started.clientId, close: started.close };
+  } catch (error) {
+    await started.close();
     throw error;
   }
 }
