@@ -50,11 +50,15 @@ export function createContext(command: Command, flags: Partial<Record<ConfigKey,
   const globals = command.optsWithGlobals<GlobalOptions>();
   const loaded = loadConfig({ file: globals.config, env, flags: { ...flags, logLevel: globals.debug ? 'debug' : globals.logLevel } });
   const json = globals.json ?? false;
-  const log = createLogger({
-    level: loaded.config.logLevel,
+  const log = createCommandLogger(loaded.config.logLevel, json, env);
+  return { loaded, log, output: createOutput(json), env };
+}
+
+export function createCommandLogger(level: LogLevel, json: boolean, env: NodeJS.ProcessEnv): Logger {
+  return createLogger({
+    level,
     // Under systemd, stderr goes to journald: JSON lines with priorities are what it stores best.
     json: json || env.JOURNAL_STREAM !== undefined || !process.stderr.isTTY,
     journald: env.JOURNAL_STREAM !== undefined,
   });
-  return { loaded, log, output: createOutput(json), env };
 }

@@ -8,6 +8,8 @@ import { addGlobalOptions, type GlobalOptions } from './context.js';
 import { hsmCommand } from './hsm.js';
 import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
+import { selftestCommand } from './selftest.js';
+import { SELFTEST_EXIT } from '../selftest/selftest.js';
 import { subscribeCommand } from './subscribe.js';
 
 declare const TRUSTLINK_VERSION: string | undefined;
@@ -19,14 +21,15 @@ function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)');
   addGlobalOptions(program);
-  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(connectCommand()).addCommand(hsmCommand());
+  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(connectCommand()).addCommand(hsmCommand()).addCommand(selftestCommand(VERSION));
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,
 which wins over the file. The token PIN never goes on the command line.
 
 Exit status: 0 ok, 64 usage, 69 unreachable/refused, 70 internal error,
-77 PIN refused or locked, 78 configuration (file, key, certificate).`);
+77 PIN refused or locked, 78 configuration (file, key, certificate).
+trustlink selftest has its own: 0 pass, 1 a check failed, 2 usage or config.`);
   // Usage errors and --help throw instead of exiting, so they meet the same renderer.
   // commander's own error line is dropped: renderError prints the one line users see.
   const withSubcommands = (command: Command): Command[] => [command, ...command.commands.flatMap(withSubcommands)];
@@ -36,14 +39,21 @@ Exit status: 0 ok, 64 usage, 69 unreachable/refused, 70 internal error,
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  let commandName: string | undefined;
+  program.hook('preSubcommand', (_program, subcommand) => {
+    commandName = subcommand.name();
+  });
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command whose verdict is not an error (selftest's "a check failed") sets process.exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0)) {
       return 0;
     }
     const globals = program.opts<GlobalOptions>();
-    return renderError(error, { json: globals.json ?? false, debug: globals.debug ?? false });
+    const status = renderError(error, { json: globals.json ?? false, debug: globals.debug ?? false });
+    // The self-test's callers (systemd units, update hooks) were promised 2 for usage and config errors.
+    return commandName === 'selftest' ? SELFTEST_EXIT.usage : status;
   }
 }
