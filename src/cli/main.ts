@@ -8,6 +8,7 @@ import { addGlobalOptions, type GlobalOptions } from './context.js';
 import { hsmCommand } from './hsm.js';
 import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
+import { runCommand } from './run.js';
 import { selftestCommand } from './selftest.js';
 import { SELFTEST_EXIT } from '../selftest/selftest.js';
 import { subscribeCommand } from './subscribe.js';
@@ -21,7 +22,7 @@ function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)');
   addGlobalOptions(program);
-  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(connectCommand()).addCommand(hsmCommand()).addCommand(selftestCommand(VERSION));
+  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(connectCommand()).addCommand(hsmCommand()).addCommand(selftestCommand(VERSION)).addCommand(runCommand(VERSION));
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,

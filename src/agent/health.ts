@@ -1,0 +1,62 @@
+/**
+ * Publishes a small health message on healthTopic every
+ * healthIntervalSeconds while connected. QoS 0 and only when connected: a
+ * stale health message queued through an outage would tell nothing true.
+ */
+import type { AgentService, ServiceDeps } from './service.js';
+
+export interface HealthMessage {
+  time: string;
+  version: string;
+  clientId: string;
+  uptimeSeconds: number;
+  reconnects: number;
+}
+
+export function healthService(deps: ServiceDeps): AgentService | undefined {
+  const topic = deps.config.healthTopic;
+  if (topic === undefined) return undefined;
+  const { session, clientId } = deps.connection;
+  const started = Date.now();
+  let connected = false;
+  let connects = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const onConnected = (): void => {
+    connected = true;
+    connects++;
+    void publish();
+  };
+  const onDisconnected = (): void => {
+    connected = false;
+  };
+
+  async function publish(): Promise<void> {
+    if (!connected) return;
+    const message: HealthMessage = {
+      time: new Date().toISOString(),
+      version: deps.version,
+      clientId,
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      reconnects: Math.max(0, connects - 1),
+    };
+    try {
+      await session.publish(topic as string, Buffer.from(JSON.stringify(message)), 0);
+      deps.log.debug('health published', { topic });
+    } catch (error) {
+      deps.log.warn('health publish failed', { topic, reason: (error as Error).message });
+    }
+  }
+
+  return {
+    name: 'health',
+    start() {
+      session.on('connected', onConnected).on('disconnected', onDisconnected);
+      timer = setInterval(() => void publish(), deps.config.healthIntervalSeconds * 1000);
+    },
+    stop() {
+      clearInterval(timer);
+      session.off('connected', onConnected).off('disconnected', onDisconnected);
+    },
+  };
+}

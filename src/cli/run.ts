@@ -1,0 +1,36 @@
+/** trustlink run: the long-running agent, for systemd (Type=notify) or a terminal. */
+import { Command } from 'commander';
+import { createNotifier } from '../agent/sd-notify.js';
+import { runAgent } from '../agent/agent.js';
+import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
+import { createContext } from './context.js';
+
+export function runCommand(version: string): Command {
+  const command = new Command('run')
+    .description('stay connected: reconnect with backoff, publish health, tell systemd (READY, WATCHDOG); stop on SIGTERM');
+  addConnectionOptions(command);
+  command.addHelpText('after', `
+Logs are one JSON object a line on stderr (journald under systemd). With
+healthTopic set, a health message {time, version, clientId, uptimeSeconds,
+reconnects} is published every healthIntervalSeconds (QoS 0, while connected).
+Under systemd (Type=notify, NotifyAccess=all) it sends READY=1 once the key
+and certificate checked out and the client started, and WATCHDOG=1 every
+WatchdogSec/2. SIGTERM or SIGINT: disconnect and exit 0.
+
+Example:
+  trustlink --config /etc/trustlink/config.json run`);
+  return command.action(async (flags: ConnectionFlags, self: Command) => {
+    const { loaded, log, env } = createContext(self, connectionFlagsToConfig(flags));
+    const stop = new AbortController();
+    const onSignal = (signal: string): void => {
+      log.info('stopping', { signal });
+      stop.abort();
+    };
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    try {
+      await runAgent({ config: loaded.config, log, env, notifier: createNotifier(env, log), version, stop: stop.signal });
+    } finally {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    }
+  });
+}
