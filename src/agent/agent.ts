@@ -48,7 +48,9 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     .on('connected', () => void notifier.notify({ STATUS: `connected to ${endpoint} as ${connection.clientId}` }))
     .on('disconnected', (reason: string) => void notifier.notify({ STATUS: `reconnecting to ${endpoint} (${reason})` }));
   // A failure that retrying cannot fix (certificate refused, CONNACK refused) ends the agent.
-  const fatal = connection.firstConnect.then(() => undefined, (error: unknown) => error);
+  const fatal = new Promise<unknown>((resolve) => {
+    connection.firstConnect.catch(resolve);
+  });
 
   let watchdog: NodeJS.Timeout | undefined;
   try {
@@ -61,8 +63,8 @@ export async function runAgent(options: AgentOptions): Promise<void> {
       watchdog = setInterval(() => void notifier.notify({ WATCHDOG: '1' }), notifier.watchdogIntervalMs);
     }
     const stopped = options.stop.aborted ? Promise.resolve() : once(options.stop, 'abort').then(() => undefined);
-    const error = await Promise.race([fatal, stopped]);
-    if (error !== undefined) throw error;
+    const outcome = await Promise.race([fatal.then((error) => ({ error })), stopped]);
+    if (outcome !== undefined) throw outcome.error;
   } finally {
     clearInterval(watchdog);
     await notifier.notify({ STOPPING: '1', STATUS: 'stopping' });

@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isTrustlinkError } from '../errors.js';
-import { DEFAULT_REPORT_FILE, formatReport, writeReport } from '../selftest/report.js';
+import { DEFAULT_REPORT_FILE, defaultReportFile, formatReport, writeReport } from '../selftest/report.js';
 import { runHook } from '../selftest/hooks.js';
 import { runSelftest, SELFTEST_EXIT } from '../selftest/selftest.js';
 import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
@@ -32,7 +32,7 @@ function parseInstant(value: string): Date {
 export function selftestCommand(version: string): Command {
   const command = new Command('selftest')
     .description('check config, clock, token, key, certificate and broker; print and save a report with the verdict')
-    .option('--report <file>', `where to write the JSON report (default: ${DEFAULT_REPORT_FILE})`)
+    .option('--report <file>', `where to write the JSON report (default: $RUNTIME_DIRECTORY/selftest.json under systemd, else ${DEFAULT_REPORT_FILE})`)
     .option('--no-network', 'skip the checks that need the network (DNS, TCP, TLS, MQTT, round trip)')
     .option('--on-pass <command>', 'shell command to run when no check failed (e.g. "rauc status mark-good")')
     .option('--on-fail <command>', 'shell command to run when a check failed')
@@ -71,7 +71,7 @@ Exit status (selftest only): 0 every check passed (warnings allowed),
       network: flags.network,
     });
     let status: number = exitCode;
-    const reportFile = flags.report ?? DEFAULT_REPORT_FILE;
+    const reportFile = flags.report ?? defaultReportFile(env);
     let written: string | undefined = reportFile;
     try {
       writeReport(reportFile, report);

@@ -10,6 +10,12 @@ import type { CheckResult, CheckStatus, Verdict } from './runner.js';
 
 export const DEFAULT_REPORT_FILE = '/run/trustlink/selftest.json';
 
+/** Under systemd, RuntimeDirectory=trustlink sets $RUNTIME_DIRECTORY (/run/trustlink): the report goes there. */
+export function defaultReportFile(env: NodeJS.ProcessEnv): string {
+  const runtimeDirectory = env.RUNTIME_DIRECTORY?.split(':')[0];
+  return runtimeDirectory ? join(runtimeDirectory, 'selftest.json') : DEFAULT_REPORT_FILE;
+}
+
 export interface SelftestReport {
   version: string;
   device: string;
