@@ -17,7 +17,7 @@ const clientId = v.pipe(
   v.check((id) => !id.startsWith('$'), 'must not start with "$" (reserved by AWS IoT)'),
 );
 
-// A topic to publish to: AWS IoT refuses wildcards and leading "$" outside its reserved topics.
+// A topic to publish to: wildcards belong in subscriptions only.
 const topicName = v.pipe(
   v.string(),
   v.nonEmpty('must not be empty'),

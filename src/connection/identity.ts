@@ -55,10 +55,15 @@ export function parseCertificate(pem: string | Buffer, path: string): X509Certif
   }
 }
 
+/** The PEM certificate blocks of a bundle, in order. */
+export function pemCertificates(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
 /** Reads a CA bundle and checks that it holds at least one certificate. */
 export function readCaBundle(path: string): string {
   const pem = readTextFile(path, 'CA file', 'pass --ca-file with the server CA (for AWS IoT: Amazon Root CA 1)');
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = pemCertificates(pem);
   if (blocks.length === 0) {
     throw new TrustlinkError('CA_INVALID', `the CA file ${path} holds no PEM certificate`, {
       hint: 'pass the server CA in PEM form (for AWS IoT: Amazon Root CA 1)',

@@ -8,7 +8,7 @@ import { lookup } from 'node:dns/promises';
 import { connect as tcpConnect } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import { connect } from '../connection/connect.js';
-import { parseCertificate, readCaBundle, readTextFile } from '../connection/identity.js';
+import { parseCertificate, pemCertificates, readCaBundle, readTextFile } from '../connection/identity.js';
 import { keySourceFrom } from '../connection/settings.js';
 import { TrustlinkError } from '../errors.js';
 import { constants as ck, Pkcs11Module } from '../pkcs11/native.js';
@@ -219,8 +219,7 @@ export const caCheck: SelftestCheck = {
   run(context) {
     const caFile = need(context.config, 'the config').caFile;
     if (caFile === undefined) return notApplicable('no caFile: the system trust store is used');
-    const blocks = readCaBundle(caFile).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-    const certificates = blocks.map((block) => new X509Certificate(block));
+    const certificates = pemCertificates(readCaBundle(caFile)).map((block) => new X509Certificate(block));
     const expired = certificates.filter((certificate) => new Date(certificate.validTo) < context.now);
     const what = `${caFile}: ${certificates.length} certificate${certificates.length === 1 ? '' : 's'}`;
     if (expired.length === certificates.length) {

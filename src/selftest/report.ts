@@ -33,7 +33,11 @@ export function writeReport(file: string, report: SelftestReport): void {
     writeFileSync(temp, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
     renameSync(temp, file);
   } catch (error) {
-    rmSync(temp, { force: true });
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // The folder itself is unusable; there is no temporary file to remove.
+    }
     throw new TrustlinkError('FILE_WRITE_FAILED', `cannot write the self-test report ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
       cause: error,
       hint: 'pass --report FILE with a writable path (under systemd, RuntimeDirectory=trustlink makes /run/trustlink)',
@@ -55,7 +59,8 @@ export function formatReport(report: SelftestReport): string {
   const timeWidth = Math.max(...report.checks.map((check) => String(check.durationMs).length)) + 3;
   const lines = report.checks.flatMap((check) => {
     const line = `${MARKS[check.status]} ${check.name.padEnd(nameWidth)} ${`${check.durationMs} ms`.padStart(timeWidth)}  ${check.detail}`;
-    return check.hint !== undefined ? [line, `  ${' '.repeat(nameWidth + timeWidth + 1)}hint: ${check.hint}`] : [line];
+    // The hint lines up with the detail column: mark, name, time and the spaces between them.
+    return check.hint !== undefined ? [line, `${' '.repeat(nameWidth + timeWidth + 5)}hint: ${check.hint}`] : [line];
   });
   return [...lines, summary(report)].join('\n');
 }
