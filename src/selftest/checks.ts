@@ -102,7 +102,11 @@ export const tokenCheck: SelftestCheck = {
     const token = selectToken(need(context.module, 'the module'), source.uri);
     context.token = token;
     const flags = pinFlags(token.flags);
-    const what = `token "${token.label}" (${token.manufacturer} ${token.model}, serial ${token.serial}, slot ${token.slotId}): ${describePinFlags(flags)}`;
+    // tpm2-pkcs11 leaves the PIN flags clear even in lockout: the TPM's dictionary-attack counter is what counts.
+    const unreported = /TPM2/.test(need(context.module, 'the module').libraryDescription())
+      ? ' (tpm2-pkcs11 does not report PIN state; tpm2_getcap properties-variable shows the TPM lockout counter)'
+      : '';
+    const what = `token "${token.label}" (${token.manufacturer} ${token.model}, serial ${token.serial}, slot ${token.slotId}): ${describePinFlags(flags)}${unreported}`;
     if ((token.flags & ck.CKF_TOKEN_INITIALIZED) === 0) return fail(`${what}; not initialized`, 'initialize the token (softhsm2-util --init-token, tpm2_ptool addtoken)');
     if (flags.locked) return fail(what, 'unlock the user PIN with the SO PIN (softhsm2-util / tpm2_ptool / the vendor tool), or re-provision the token');
     if (flags.finalTry || flags.countLow) return warn(what, 'a wrong PIN was tried recently: one more may lock the token; check the PIN source before anything else logs in');

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// node test/bench/selftest.mjs (after npm run build): how long `trustlink
-// selftest` takes on a SoftHSM2 token, with and without the network checks,
-// beside `node -e 0` measured in the same run. Wall time of the whole process
-// and the report's own durationMs (the checks alone). Prints medians; asserts
-// nothing. Runs against a SoftHSM2 token and a mosquitto on loopback.
+// npm run bench:selftest: how long `trustlink selftest` takes with the key in
+// a SoftHSM2 token and in a TPM 2.0 simulator (hsm/tpm.sh), with and without
+// the network checks, beside `node -e 0` measured in the same run. Wall time
+// of the whole process and the report's own durationMs (the checks alone).
+// Prints medians; asserts nothing. The broker is a mosquitto on loopback.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -30,8 +30,6 @@ const freePort = () => new Promise((resolve) => {
   });
 });
 
-const sh = (file, args) => execFileSync(join(root, 'hsm', file), args, { encoding: 'utf8' });
-
 /** Wall time of one run, and the report's durationMs when it wrote one. */
 function once(command, args, env, report) {
   const started = process.hrtime.bigint();
@@ -47,15 +45,50 @@ function bench(name, command, args, env, report) {
   return { name, wallMs: median(samples.map((s) => s.wallMs)), checksMs: report ? median(samples.map((s) => s.checksMs)) : undefined };
 }
 
+const sh = (file, args, env = process.env) => execFileSync(join(root, 'hsm', file), args, { env, encoding: 'utf8' });
+const envLines = (text) => Object.fromEntries(text.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
+
+/** A key made inside the token, certified for 90 days (past the 30-day expiry warning). */
+function certify(name, publicKeyPem) {
+  const cert = join(work, `${name}.pem`);
+  sh('pki.sh', ['certify', join(work, 'pki'), publicKeyPem, `bench-${name}`, cert, '90']);
+  return cert;
+}
+
+function softHsmKey() {
+  const token = envLines(sh('softhsm.sh', ['token', join(work, 'hsm'), 'bench', 'devkey']));
+  sh('softhsm.sh', ['pubkey', join(work, 'hsm'), 'bench', 'devkey', join(work, 'softhsm.pub.pem')]);
+  return {
+    env: { SOFTHSM2_CONF: token.SOFTHSM2_CONF },
+    config: { key: token.TRUSTLINK_KEY, pkcs11Module: token.TRUSTLINK_PKCS11_MODULE, pinFile: token.TRUSTLINK_PIN_FILE, certFile: certify('softhsm', join(work, 'softhsm.pub.pem')) },
+  };
+}
+
+async function tpmKey() {
+  const dir = join(work, 'tpm');
+  const stack = envLines(sh('tpm.sh', ['start', dir, String(await freePort())]));
+  const env = { ...process.env, ...stack };
+  const pin = join(work, 'tpm-pin');
+  writeFileSync(pin, '2468', { mode: 0o600 });
+  sh('tpm.sh', ['token', dir, 'bench', '2468', '1357'], env);
+  const module = stack.TRUSTLINK_PKCS11_MODULE;
+  // Test tooling only: pkcs11-tool takes the PIN in argv.
+  execFileSync('pkcs11-tool', ['--module', module, '--token-label', 'bench', '--login', '--pin', '2468', '--keypairgen', '--key-type', 'EC:prime256v1', '--label', 'devkey', '--id', '01'], { env, stdio: 'ignore' });
+  execFileSync('pkcs11-tool', ['--module', module, '--token-label', 'bench', '--read-object', '--type', 'pubkey', '--label', 'devkey', '-o', join(work, 'tpm.pub.der')], { env, stdio: 'ignore' });
+  execFileSync('openssl', ['pkey', '-pubin', '-inform', 'DER', '-in', join(work, 'tpm.pub.der'), '-out', join(work, 'tpm.pub.pem')]);
+  const { TRUSTLINK_PKCS11_MODULE: _module, ...tpmEnv } = stack;
+  return {
+    env: tpmEnv,
+    config: { key: 'pkcs11:token=bench;object=devkey;type=private', pkcs11Module: module, pinFile: pin, certFile: certify('tpm', join(work, 'tpm.pub.pem')) },
+    stop: () => sh('tpm.sh', ['stop', dir], env),
+  };
+}
+
 let broker;
+let tpm;
 try {
   sh('pki.sh', ['ca', join(work, 'pki')]);
   sh('pki.sh', ['server', join(work, 'pki'), 'broker']);
-  const token = Object.fromEntries(sh('softhsm.sh', ['token', join(work, 'hsm'), 'bench', 'devkey']).trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
-  sh('softhsm.sh', ['pubkey', join(work, 'hsm'), 'bench', 'devkey', join(work, 'pub.pem')]);
-  // 90 days: past the 30-day expiry warning, so the verdict is a clean pass.
-  sh('pki.sh', ['certify', join(work, 'pki'), join(work, 'pub.pem'), 'bench-thing', join(work, 'device.pem'), '90']);
-
   const port = await freePort();
   writeFileSync(join(work, 'mosquitto.conf'), [
     `listener ${port} 127.0.0.1`, `cafile ${work}/pki/ca.pem`, `certfile ${work}/pki/broker.pem`, `keyfile ${work}/pki/broker.key`,
@@ -64,25 +97,25 @@ try {
   broker = spawn('mosquitto', ['-c', join(work, 'mosquitto.conf')], { stdio: 'ignore' });
   await sleep(300);
 
-  writeFileSync(join(work, 'config.json'), JSON.stringify({
-    endpoint: 'localhost', port, caFile: join(work, 'pki', 'ca.pem'), certFile: join(work, 'device.pem'),
-    key: token.TRUSTLINK_KEY, pkcs11Module: token.TRUSTLINK_PKCS11_MODULE, pinFile: token.TRUSTLINK_PIN_FILE,
-    thingName: 'bench-thing', selftestTopic: 'bench/selftest',
-  }));
-  const env = { PATH: process.env.PATH, SOFTHSM2_CONF: token.SOFTHSM2_CONF, TRUSTLINK_CONFIG: join(work, 'config.json') };
-  const report = join(work, 'selftest.json');
-
-  const results = [
-    bench('node -e 0 (baseline)', process.execPath, ['-e', '0'], env),
-    bench('trustlink selftest --no-network', trustlink, ['selftest', '--no-network', '--report', report], env, report),
-    bench('trustlink selftest (network, round trip)', trustlink, ['selftest', '--report', report], env, report),
-  ];
+  const results = [bench('node -e 0 (baseline)', process.execPath, ['-e', '0'], { PATH: process.env.PATH })];
+  const keys = [['SoftHSM2', softHsmKey()], ['TPM simulator', (tpm = await tpmKey())]];
+  for (const [name, key] of keys) {
+    const config = join(work, `${name}.json`);
+    writeFileSync(config, JSON.stringify({ endpoint: 'localhost', port, caFile: join(work, 'pki', 'ca.pem'), thingName: 'bench-thing', selftestTopic: 'bench/selftest', ...key.config }));
+    const env = { PATH: process.env.PATH, ...key.env, TRUSTLINK_CONFIG: config };
+    const report = join(work, 'selftest.json');
+    results.push(
+      bench(`${name}: trustlink selftest --no-network`, trustlink, ['selftest', '--no-network', '--report', report], env, report),
+      bench(`${name}: trustlink selftest (network, round trip)`, trustlink, ['selftest', '--report', report], env, report),
+    );
+  }
   const base = results[0].wallMs;
-  console.log(`\ntrustlink selftest on SoftHSM2, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; medians of ${runs} runs\n`);
+  console.log(`\ntrustlink selftest, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; medians of ${runs} runs\n`);
   console.log('| command | wall (ms) | vs node -e 0 | checks alone (report durationMs) |');
   console.log('| --- | ---: | ---: | ---: |');
   for (const r of results) console.log(`| ${r.name} | ${r.wallMs.toFixed(1)} | ${(r.wallMs / base).toFixed(2)}x | ${r.checksMs === undefined ? '-' : r.checksMs} |`);
 } finally {
+  tpm?.stop();
   broker?.kill();
   rmSync(work, { recursive: true, force: true });
 }
