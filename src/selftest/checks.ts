@@ -14,6 +14,7 @@ import { TrustlinkError } from '../errors.js';
 import { constants as ck, Pkcs11Module } from '../pkcs11/native.js';
 import { describePinFlags } from '../pkcs11/pin-flags.js';
 import { findPrivateKey, loginOnce, openTokenKey, pinFlags, selectToken } from '../pkcs11/token.js';
+import { isTpm2Module, TPM_PIN_FLAGS_NOTE } from '../pkcs11/tpm.js';
 import { assessClock } from './clock.js';
 import { need, type SelftestContext } from './context.js';
 import type { Check, CheckOutcome } from './runner.js';
@@ -102,10 +103,8 @@ export const tokenCheck: SelftestCheck = {
     const token = selectToken(need(context.module, 'the module'), source.uri);
     context.token = token;
     const flags = pinFlags(token.flags);
-    // tpm2-pkcs11 leaves the PIN flags clear even in lockout: the TPM's dictionary-attack counter is what counts.
-    const unreported = /TPM2/.test(need(context.module, 'the module').libraryDescription())
-      ? ' (tpm2-pkcs11 does not report PIN state; tpm2_getcap properties-variable shows the TPM lockout counter)'
-      : '';
+    // tpm2-pkcs11 leaves the PIN flags clear even in lockout: say so rather than vouch for them.
+    const unreported = isTpm2Module(need(context.module, 'the module').info()) ? ` (${TPM_PIN_FLAGS_NOTE})` : '';
     const what = `token "${token.label}" (${token.manufacturer} ${token.model}, serial ${token.serial}, slot ${token.slotId}): ${describePinFlags(flags)}${unreported}`;
     if ((token.flags & ck.CKF_TOKEN_INITIALIZED) === 0) return fail(`${what}; not initialized`, 'initialize the token (softhsm2-util --init-token, tpm2_ptool addtoken)');
     if (flags.locked) return fail(what, 'unlock the user PIN with the SO PIN (softhsm2-util / tpm2_ptool / the vendor tool), or re-provision the token');

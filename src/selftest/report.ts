@@ -3,9 +3,10 @@
  * written atomically for whatever reads it at boot, and a compact table for
  * people.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { TrustlinkError } from '../errors.js';
+import { isTrustlinkError, TrustlinkError } from '../errors.js';
+import { writeFileAtomic } from '../fs/write-atomic.js';
 import type { CheckResult, CheckStatus, Verdict } from './runner.js';
 
 export const DEFAULT_REPORT_FILE = '/run/trustlink/selftest.json';
@@ -25,20 +26,15 @@ export interface SelftestReport {
   checks: CheckResult[];
 }
 
-/** Writes the report beside its final name, then renames: a reader never sees half a report. */
+/** Atomically (temporary file, then rename): a reader never sees half a report. */
 export function writeReport(file: string, report: SelftestReport): void {
-  const temp = join(dirname(file), `.${process.pid}.selftest.json.tmp`);
   try {
+    // Outside systemd nothing makes /run/trustlink; the unit's RuntimeDirectory= does.
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(temp, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o644 });
-    renameSync(temp, file);
+    writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`, 0o644);
   } catch (error) {
-    try {
-      rmSync(temp, { force: true });
-    } catch {
-      // The folder itself is unusable; there is no temporary file to remove.
-    }
-    throw new TrustlinkError('FILE_WRITE_FAILED', `cannot write the self-test report ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+    const failure = (isTrustlinkError(error) ? error.cause : error) as NodeJS.ErrnoException;
+    throw new TrustlinkError('FILE_WRITE_FAILED', `cannot write the self-test report ${file}: ${failure.code ?? failure.message}`, {
       cause: error,
       hint: 'pass --report FILE with a writable path (under systemd, RuntimeDirectory=trustlink makes /run/trustlink)',
     });

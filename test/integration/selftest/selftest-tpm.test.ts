@@ -1,0 +1,55 @@
+/**
+ * trustlink selftest with the device key in a TPM 2.0 simulator (swtpm +
+ * tpm2-abrmd + tpm2-pkcs11) and a real mosquitto. A wrong PIN must cost the
+ * TPM exactly one dictionary-attack failure.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { trustlink } from '../../helpers/run.js';
+import { createStack, type TestStack } from '../../helpers/stack.js';
+
+interface Check {
+  id: string;
+  status: string;
+  detail: string;
+}
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await createStack('selftest-tpm', { token: 'tpm' });
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function selftest(args: string[]): Promise<{ code: number | null; checks: Record<string, Check> }> {
+  const result = await trustlink(['--json', 'selftest', ...args, '--thing-name', 'thing-1', '--report', join(stack.dir, 'report.json')], { ...stack.env, TRUSTLINK_SELFTEST_TOPIC: 'selftest/tpm' });
+  const report = JSON.parse(result.stdout) as { checks: Check[] };
+  return { code: result.code, checks: Object.fromEntries(report.checks.map((check) => [check.id, check])) };
+}
+
+it('passes every check with the key in the TPM, round trip included', async () => {
+  const { code, checks } = await selftest(stack.args);
+  expect(code).toBe(0);
+  const notPassed = Object.values(checks).filter((check) => check.status !== 'pass').map((check) => `${check.id}: ${check.status}`);
+  // The helper's certificate is valid 30 days: the expiry horizon warns.
+  expect(notPassed).toEqual(['certificate: warn']);
+  expect(checks.token?.detail).toContain('tpm2-pkcs11 does not report PIN retries or lockout');
+  expect(checks.key?.detail).toContain('sensitive=true, extractable=false, never-extractable=true');
+});
+
+it('tries a wrong PIN once: the TPM counts exactly one failure', async () => {
+  const wrongPin = join(stack.dir, 'wrong-pin');
+  writeFileSync(wrongPin, '000000', { mode: 0o600 });
+  const args = [...stack.args];
+  args[args.indexOf('--pin-file') + 1] = wrongPin;
+  const before = await stack.tpm!.lockoutCounter();
+  const { code, checks } = await selftest(args);
+  expect(code).toBe(1);
+  expect(checks.login).toMatchObject({ status: 'fail', detail: expect.stringContaining('tried once, not retried') });
+  expect(checks.key?.status).toBe('skip');
+  expect(await stack.tpm!.lockoutCounter()).toBe(before + 1);
+});
