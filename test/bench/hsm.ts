@@ -13,23 +13,10 @@ import { hsm, type TokenAccess } from '../helpers/provision.js';
 import { REPO, TRUSTLINK } from '../helpers/paths.js';
 import { run, trustlink } from '../helpers/run.js';
 import { createStack, type TestStack, type TokenKind } from '../helpers/stack.js';
+import { timed } from './timing.js';
 
 const RUNS = 5;
 const KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048'];
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-
-/** Median wall time in ms of `runs` calls of `once` (after one unmeasured warm-up call); every call must succeed. */
-async function timed(runs: number, once: (index: number) => Promise<{ code: number | null; stderr: string }>): Promise<number> {
-  const times: number[] = [];
-  for (let index = 0; index <= runs; index++) {
-    const started = process.hrtime.bigint();
-    const result = await once(index);
-    if (index > 0) times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    if (result.code !== 0) throw new Error(`run ${index} exited ${result.code}: ${result.stderr}`);
-  }
-  return median(times);
-}
 
 function access(stack: TestStack): TokenAccess {
   return { env: stack.env, modulePath: stack.token.modulePath, pinFile: stack.token.pinFile, label: stack.token.label };
