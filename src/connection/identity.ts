@@ -97,7 +97,7 @@ function openKeyFile(path: string): { keyPem: string; spki: Buffer } {
   }
 }
 
-interface LoadedCertificate {
+export interface LoadedCertificate {
   certPem: string;
   certificate: X509Certificate;
 }
@@ -123,7 +123,7 @@ function readCertificateFromToken(source: Extract<CertSource, { kind: 'pkcs11' }
  * typo costs no login; a certificate in a token is read once the key's
  * login is done (a private certificate object needs it).
  */
-function certificateReader(source: CertSource): (tokenKey: TokenKey | undefined) => LoadedCertificate {
+export function certificateReader(source: CertSource): (tokenKey: TokenKey | undefined) => LoadedCertificate {
   if (source.kind === 'pkcs11') return (tokenKey) => readCertificateFromToken(source, tokenKey);
   const loaded = readCertificateFile(source.path);
   return () => loaded;

@@ -8,8 +8,8 @@ import { lookup } from 'node:dns/promises';
 import { connect as tcpConnect } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import { connect } from '../connection/connect.js';
-import { parseCertificate, pemCertificates, readCaBundle, readTextFile } from '../connection/identity.js';
-import { keySourceFrom } from '../connection/settings.js';
+import { certificateReader, pemCertificates, readCaBundle, readTextFile, type CertSource } from '../connection/identity.js';
+import { certSourceFrom, keySourceFrom } from '../connection/settings.js';
 import { TrustlinkError } from '../errors.js';
 import { constants as ck, Pkcs11Module } from '../pkcs11/native.js';
 import { describePinFlags } from '../pkcs11/pin-flags.js';
@@ -56,6 +56,7 @@ export const configCheck: SelftestCheck = {
     context.config = config;
     context.configFile = file;
     context.keySource = keySourceFrom(config, context.env);
+    context.certSource = certSourceFrom(config.certFile as string, config, context.keySource);
     const target = config.endpoint !== undefined ? `, endpoint ${config.endpoint}:${config.port}` : '';
     return pass(`${file ?? 'no config file (flags and environment)'}: key ${config.key}${target}`);
   },
@@ -68,12 +69,16 @@ export const clockCheck: SelftestCheck = {
   timeoutMs: 1_000,
   run(context) {
     let certificate: { validFrom: Date; validTo: Date } | undefined;
-    try {
-      // Read without judging: a bad certificate is the certificate check's to report.
-      const parsed = new X509Certificate(readTextFile(need(context.config?.certFile, 'certFile'), 'certificate file', ''));
-      certificate = { validFrom: new Date(parsed.validFrom), validTo: new Date(parsed.validTo) };
-    } catch {
-      certificate = undefined;
+    const source = need(context.certSource, 'the certificate source');
+    // A certificate in a token is read after the login; the certificate check judges it against the clock.
+    if (source.kind === 'file') {
+      try {
+        // Read without judging: a bad certificate is the certificate check's to report.
+        const parsed = new X509Certificate(readTextFile(source.path, 'certificate file', ''));
+        certificate = { validFrom: new Date(parsed.validFrom), validTo: new Date(parsed.validTo) };
+      } catch {
+        certificate = undefined;
+      }
     }
     return assessClock({ now: context.now, buildTime: context.buildTime, certificate, timeSync: context.timeSync() });
   },
@@ -189,14 +194,17 @@ export const signCheck: SelftestCheck = {
   },
 };
 
+const certName = (source: CertSource): string => (source.kind === 'file' ? source.path : source.text);
+
 export const certificateCheck: SelftestCheck = {
   id: 'certificate',
   name: 'device certificate',
   requires: ['key'],
   timeoutMs: 1_000,
   run(context) {
-    const certFile = need(context.config?.certFile, 'certFile');
-    const certificate = parseCertificate(readTextFile(certFile, 'certificate file', 'pass --cert with the device certificate (PEM)'), certFile);
+    const source = need(context.certSource, 'the certificate source');
+    const { certificate } = certificateReader(source)(context.tokenKey);
+    const certFile = certName(source);
     context.certificate = certificate;
     const subject = certificate.subject.replace(/\n/g, ', ');
     const spki = certificate.publicKey.export({ type: 'spki', format: 'der' });

@@ -7,7 +7,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { ConfigSources } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Connection } from '../connection/connect.js';
-import type { KeySource } from '../connection/identity.js';
+import type { CertSource, KeySource } from '../connection/identity.js';
 import type { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import type { Pkcs11Module, Session, SlotToken } from '../pkcs11/native.js';
@@ -27,6 +27,7 @@ export interface SelftestContext {
   config?: Config;
   configFile?: string | undefined;
   keySource?: KeySource;
+  certSource?: CertSource;
   certificate?: X509Certificate;
   module?: Pkcs11Module;
   token?: SlotToken;

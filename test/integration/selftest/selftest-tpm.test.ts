@@ -41,6 +41,17 @@ it('passes every check with the key in the TPM, round trip included', async () =
   expect(checks.key?.detail).toContain('sensitive=true, extractable=false, never-extractable=true');
 });
 
+it('reads a certificate stored in the token (--cert pkcs11:...;type=cert)', async () => {
+  const args = [...stack.args];
+  // The test helper imports the certificate under the key's label; no token= means the key's token.
+  args[args.indexOf('--cert') + 1] = `pkcs11:object=${stack.token.keyLabel};type=cert`;
+  const { code, checks } = await selftest(args);
+  expect(code).toBe(0);
+  expect(checks.certificate).toMatchObject({ status: 'warn', detail: expect.stringContaining('CN=thing-1, matches the key') });
+  expect(checks.clock?.status).toBe('pass');
+  expect(checks.pubsub?.status).toBe('pass');
+});
+
 it('tries a wrong PIN once: the TPM counts exactly one failure', async () => {
   const wrongPin = join(stack.dir, 'wrong-pin');
   writeFileSync(wrongPin, '000000', { mode: 0o600 });
