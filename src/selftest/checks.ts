@@ -50,13 +50,12 @@ export const configCheck: SelftestCheck = {
   hint: 'fix the config file (/etc/trustlink/config.json or --config); trustlink --help lists the keys',
   run(context) {
     const { config, file } = loadConfig(context.sources);
-    requireSetting(config.certFile, 'certFile');
+    const certFile = requireSetting(config.certFile, 'certFile');
     requireSetting(config.key, 'key');
     if (context.network) requireSetting(config.endpoint, 'endpoint');
     context.config = config;
-    context.configFile = file;
     context.keySource = keySourceFrom(config, context.env);
-    context.certSource = certSourceFrom(config.certFile as string, config, context.keySource);
+    context.certSource = certSourceFrom(certFile, config, context.keySource);
     const target = config.endpoint !== undefined ? `, endpoint ${config.endpoint}:${config.port}` : '';
     return pass(`${file ?? 'no config file (flags and environment)'}: key ${config.key}${target}`);
   },
@@ -105,11 +104,12 @@ export const tokenCheck: SelftestCheck = {
   run(context) {
     const source = tokenKeySource(context);
     if (!source) return notApplicable(PEM_KEY);
-    const token = selectToken(need(context.module, 'the module'), source.uri);
+    const module = need(context.module, 'the module');
+    const token = selectToken(module, source.uri);
     context.token = token;
     const flags = pinFlags(token.flags);
     // tpm2-pkcs11 leaves the PIN flags clear even in lockout: say so rather than vouch for them.
-    const unreported = isTpm2Module(need(context.module, 'the module').info()) ? ` (${TPM_PIN_FLAGS_NOTE})` : '';
+    const unreported = isTpm2Module(module.info()) ? ` (${TPM_PIN_FLAGS_NOTE})` : '';
     const what = `token "${token.label}" (${token.manufacturer} ${token.model}, serial ${token.serial}, slot ${token.slotId}): ${describePinFlags(flags)}${unreported}`;
     if ((token.flags & ck.CKF_TOKEN_INITIALIZED) === 0) return fail(`${what}; not initialized`, 'initialize the token (softhsm2-util --init-token, tpm2_ptool addtoken)');
     if (flags.locked) return fail(what, 'unlock the user PIN with the SO PIN (softhsm2-util / tpm2_ptool / the vendor tool), or re-provision the token');
@@ -205,7 +205,6 @@ export const certificateCheck: SelftestCheck = {
     const source = need(context.certSource, 'the certificate source');
     const { certificate } = certificateReader(source)(context.tokenKey);
     const certFile = certName(source);
-    context.certificate = certificate;
     const subject = certificate.subject.replace(/\n/g, ', ');
     const spki = certificate.publicKey.export({ type: 'spki', format: 'der' });
     if (!spki.equals(need(context.keySpki, 'the key'))) {

@@ -3,7 +3,6 @@
  * found (the runner guarantees a check runs only after the ones it requires
  * passed, so `need()` failing is a bug, not a user error).
  */
-import type { X509Certificate } from 'node:crypto';
 import type { ConfigSources } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Connection } from '../connection/connect.js';
@@ -25,10 +24,8 @@ export interface SelftestContext {
   readonly timeSync: () => TimeSync;
 
   config?: Config;
-  configFile?: string | undefined;
   keySource?: KeySource;
   certSource?: CertSource;
-  certificate?: X509Certificate;
   module?: Pkcs11Module;
   token?: SlotToken;
   session?: Session;
