@@ -125,6 +125,20 @@ describe('a healthy device', () => {
     expect(report.status).toBe('warn');
     expect(check(report, 'certificate')).toMatchObject({ status: 'warn', hint: expect.stringContaining('new device certificate') });
   });
+
+  it('with a PEM key file (development), skips the token checks and warns about the key', async () => {
+    const keyFile = join(stack.dir, 'dev.key');
+    const publicKey = join(stack.dir, 'dev.pub.pem');
+    await runChecked('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyFile]);
+    await runChecked('openssl', ['pkey', '-in', keyFile, '-pubout', '-out', publicKey]);
+    const cert = await stack.pki.certify(publicKey, 'thing-1', join(stack.dir, 'dev-file.pem'), 90);
+    const { result, report } = await selftest([], { '--key': keyFile, '--cert': cert });
+    expect(result.code).toBe(0);
+    expect(report.status).toBe('warn');
+    for (const id of ['pkcs11-module', 'token', 'login', 'sign']) expect(check(report, id)).toMatchObject({ status: 'skip', detail: expect.stringContaining('PEM file') });
+    expect(check(report, 'key')).toMatchObject({ status: 'warn', hint: expect.stringContaining('PKCS#11 URI') });
+    expect(statusOf(report)).toMatchObject({ certificate: 'pass', tls: 'pass', mqtt: 'pass' });
+  });
 });
 
 describe('each failure is named by its check', () => {
