@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import type { Config } from '../config/schema.js';
 import { startConnection } from '../connection/connect.js';
+import { defaultPort } from '../connection/settings.js';
 import type { Logger } from '../log/log.js';
 import { healthService } from './health.js';
 import type { Notifier } from './sd-notify.js';
@@ -42,7 +43,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   const { config, log, notifier } = options;
   const connection = await startConnection(config, log, { retry: true, env: options.env });
   const services = agentServices({ config, connection, log, version: options.version });
-  const endpoint = `${config.endpoint}:${config.port}`;
+  const endpoint = `${config.endpoint}:${config.port ?? defaultPort(config)}`;
 
   connection.session
     .on('connected', () => void notifier.notify({ STATUS: `connected to ${endpoint} as ${connection.clientId}` }))

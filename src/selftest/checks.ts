@@ -9,7 +9,7 @@ import { connect as tcpConnect } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import { connect } from '../connection/connect.js';
 import { certificateReader, pemCertificates, readCaBundle, readTextFile, type CertSource } from '../connection/identity.js';
-import { certSourceFrom, keySourceFrom } from '../connection/settings.js';
+import { certSourceFrom, defaultPort, keySourceFrom } from '../connection/settings.js';
 import { TrustlinkError } from '../errors.js';
 import { constants as ck, Pkcs11Module } from '../pkcs11/native.js';
 import { describePinFlags } from '../pkcs11/pin-flags.js';
@@ -56,7 +56,7 @@ export const configCheck: SelftestCheck = {
     context.config = config;
     context.keySource = keySourceFrom(config, context.env);
     context.certSource = certSourceFrom(certFile, config, context.keySource);
-    const target = config.endpoint !== undefined ? `, endpoint ${config.endpoint}:${config.port}` : '';
+    const target = config.endpoint !== undefined ? `, endpoint ${config.endpoint}:${config.port ?? defaultPort(config)}` : '';
     return pass(`${file ?? 'no config file (flags and environment)'}: key ${config.key}${target}`);
   },
 };
@@ -264,7 +264,8 @@ export const tcpCheck: SelftestCheck = {
   hint: 'check that the broker is up and that firewalls let the port through',
   run(context) {
     const host = need(context.addresses?.[0], 'an address');
-    const port = need(context.config, 'the config').port;
+    const config = need(context.config, 'the config');
+    const port = config.port ?? defaultPort(config);
     return new Promise<CheckOutcome>((resolve, reject) => {
       const started = performance.now();
       const socket = tcpConnect({ host, port });
@@ -276,7 +277,7 @@ export const tcpCheck: SelftestCheck = {
         socket.destroy();
         reject(new TrustlinkError('BROKER_UNREACHABLE', `cannot connect to ${host}:${port}: ${error.code ?? error.message}`));
       });
-      socket.setTimeout(need(context.config, 'the config').connectTimeoutMs, () => socket.destroy(new Error('timed out')));
+      socket.setTimeout(config.connectTimeoutMs, () => socket.destroy(new Error('timed out')));
     });
   },
 };
@@ -299,7 +300,7 @@ export const tlsCheck: SelftestCheck = {
       if (!(error instanceof TrustlinkError && error.code === 'CONNECT_REFUSED')) throw error;
       context.connackRefusal = error;
     }
-    return pass(`${config.endpoint}:${config.port} accepted the device certificate${config.caFile ? ` and chains to ${config.caFile}` : ''}`);
+    return pass(`${config.endpoint}:${config.port ?? defaultPort(config)} accepted the device certificate${config.caFile ? ` and chains to ${config.caFile}` : ''}`);
   },
 };
 
