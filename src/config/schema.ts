@@ -19,6 +19,14 @@ const clientId = v.pipe(
 
 export const MQTT_VERSIONS = ['5', '3.1.1'] as const;
 
+/** The IoT credentials provider: both keys optional here so each layer may set one; commands say which they need. */
+const credentials = v.strictObject({
+  /** HOST[:PORT] of the account's iot:CredentialProvider endpoint. */
+  endpoint: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'))),
+  // AWS IoT CreateRoleAlias: 1-128 characters of [\w=,@-].
+  roleAlias: v.optional(v.pipe(v.string(), v.regex(/^[\w=,@-]{1,128}$/, 'must be 1-128 of a-z A-Z 0-9 _ = , @ -'))),
+});
+
 export const configSchema = v.strictObject({
   /** Broker host name (AWS IoT: the account's iot:Data-ATS endpoint). */
   endpoint: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'))),
@@ -39,6 +47,7 @@ export const configSchema = v.strictObject({
   connectTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(120_000)), 10_000),
   reconnectMinDelayMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10)), 1_000),
   reconnectMaxDelayMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10)), 120_000),
+  credentials: v.optional(credentials),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
 });
 
