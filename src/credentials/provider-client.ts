@@ -123,7 +123,16 @@ function exchange(crt: Crt, tlsContext: ClientTlsContext, settings: ProviderClie
  */
 export async function openCredentialsClient(settings: ProviderClientSettings, log: Logger): Promise<CredentialsClient> {
   const crt = await loadCrt();
-  const tlsContext = createMtlsContext(crt, settings.tls);
+  let tlsContext: ClientTlsContext;
+  try {
+    tlsContext = createMtlsContext(crt, settings.tls);
+  } catch (error) {
+    const name = (error as { error_name?: unknown }).error_name;
+    throw new TrustlinkError('TOKEN_OPERATION_FAILED', `the TLS stack could not use the device key: ${typeof name === 'string' ? name : (error as Error).message}`, {
+      cause: error,
+      hint: 'try again; SoftHSM2 in particular fails now and then when several processes log in to one token at the same moment',
+    });
+  }
   const request = describeRequest(settings);
   return {
     async fetch() {
