@@ -7,13 +7,12 @@
  * credentials never land anywhere else.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, chmodSync, statfsSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import type { Logger } from '../log/log.js';
 import { credentialsFromDocument, type ProviderDocument } from './provider-answer.js';
-import type { FetchedCredentials } from './provider-client.js';
-import { MAX_ANSWER_BYTES } from './provider-client.js';
+import { MAX_ANSWER_BYTES, type FetchedCredentials } from './provider-client.js';
 
 /** statfs(2) f_type of the file systems that live in RAM. */
 const RAM_FILESYSTEMS = new Map([[0x01021994, 'tmpfs'], [0x858458f6, 'ramfs']]);

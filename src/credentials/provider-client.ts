@@ -70,19 +70,21 @@ function exchange(crt: Crt, tlsContext: ClientTlsContext, settings: ProviderClie
       hint: 'check the network (a slow link may need a longer --timeout); if it is fine, the TLS handshake may have failed: check --ca-file and that the endpoint accepts this device certificate',
     })), settings.timeoutMs);
 
+    let opened: InstanceType<typeof http.HttpClientConnection>;
     try {
       const socket = new io.SocketOptions(io.SocketType.STREAM, io.SocketDomain.IPV4, settings.timeoutMs);
       const tls = new io.TlsConnectionOptions(tlsContext, settings.endpoint.host);
-      connection = new http.HttpClientConnection(undefined, settings.endpoint.host, settings.endpoint.port, socket, tls);
+      opened = new http.HttpClientConnection(undefined, settings.endpoint.host, settings.endpoint.port, socket, tls);
     } catch (error) {
       finish(transportError(error, settings.endpoint));
       return;
     }
-    connection.on('error', (error) => finish(transportError(error, settings.endpoint)));
-    connection.on('close', () => finish(new TrustlinkError('CREDENTIALS_UNAVAILABLE', `the credentials provider ${where} closed the connection before answering`, {
+    connection = opened;
+    opened.on('error', (error) => finish(transportError(error, settings.endpoint)));
+    opened.on('close', () => finish(new TrustlinkError('CREDENTIALS_UNAVAILABLE', `the credentials provider ${where} closed the connection before answering`, {
       hint: 'try again later; if it persists, check that the endpoint is the iot:CredentialProvider one',
     })));
-    connection.on('connect', () => {
+    opened.on('connect', () => {
       const headers = new http.HttpHeaders([
         // As aws-crt's x509 provider sends them: Host is the endpoint name.
         ['host', settings.endpoint.host],
@@ -90,8 +92,8 @@ function exchange(crt: Crt, tlsContext: ClientTlsContext, settings: ProviderClie
         ['user-agent', 'trustlink'],
         ...(settings.thingName !== undefined ? [['x-amzn-iot-thingname', settings.thingName] as [string, string]] : []),
       ]);
-      const path = `/role-aliases/${encodeURIComponent(settings.roleAlias)}/credentials`;
-      const stream = connection!.request(new http.HttpRequest('GET', path, headers));
+      // The alias is validated ([\w=,@-]): all of it is legal in a path segment, so it goes as is, like aws-crt sends it.
+      const stream = opened.request(new http.HttpRequest('GET', `/role-aliases/${settings.roleAlias}/credentials`, headers));
       let status = 0;
       const responseHeaders: Record<string, string> = {};
       const chunks: Buffer[] = [];
