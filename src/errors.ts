@@ -9,6 +9,7 @@ export const EXIT_CODES = {
   dataError: 65,
   unavailable: 69,
   software: 70,
+  protocol: 76,
   noPermission: 77,
   config: 78,
 } as const;
@@ -41,9 +42,13 @@ const CODE_EXIT = {
   PUBLISH_FAILED: EXIT_CODES.unavailable,
   SUBSCRIBE_FAILED: EXIT_CODES.unavailable,
   CREDENTIALS_MISSING: EXIT_CODES.config,
+  // AWS said no (credentials provider 400/401/403/404, Cognito NotAuthorized): a fix on the AWS side or in the flags is needed.
+  CREDENTIALS_REFUSED: EXIT_CODES.noPermission,
+  CREDENTIALS_THROTTLED: EXIT_CODES.unavailable,
   CREDENTIALS_UNAVAILABLE: EXIT_CODES.unavailable,
-  CREDENTIALS_REFUSED: EXIT_CODES.unavailable,
   CREDENTIALS_EXPIRED: EXIT_CODES.unavailable,
+  // An answer that is not credentials: malformed, too large, or already expired.
+  CREDENTIALS_INVALID: EXIT_CODES.protocol,
   INTERNAL: EXIT_CODES.software,
 } as const satisfies Record<string, number>;
 

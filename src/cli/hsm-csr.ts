@@ -1,7 +1,7 @@
 /** trustlink hsm csr: a PKCS#10 request signed inside the token. */
 import { Command } from 'commander';
 import { TrustlinkError } from '../errors.js';
-import { writeFileAtomic } from '../fs/write-atomic.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
 import { requirePin } from '../pkcs11/secret.js';
 import { openTokenKey, requireModulePath } from '../pkcs11/token.js';
 import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { connectCommand } from './connect.js';
 import { addGlobalOptions, type GlobalOptions } from './context.js';
+import { credsCommand } from './creds.js';
 import { hsmCommand } from './hsm.js';
 import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
@@ -22,14 +23,22 @@ function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)');
   addGlobalOptions(program);
-  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(connectCommand()).addCommand(hsmCommand()).addCommand(selftestCommand(VERSION)).addCommand(runCommand(VERSION));
+  program
+    .addCommand(publishCommand())
+    .addCommand(subscribeCommand())
+    .addCommand(connectCommand())
+    .addCommand(hsmCommand())
+    .addCommand(credsCommand())
+    .addCommand(selftestCommand(VERSION))
+    .addCommand(runCommand(VERSION));
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,
 which wins over the file. The token PIN never goes on the command line.
 
 Exit status: 0 ok, 64 usage, 69 unreachable/refused, 70 internal error,
-77 PIN refused or locked, 78 configuration (file, key, certificate).
+76 malformed answer from AWS, 77 PIN or credentials refused,
+78 configuration (file, key, certificate).
 trustlink selftest has its own: 0 pass, 1 a check failed, 2 usage or config.`);
   // Usage errors and --help throw instead of exiting, so they meet the same renderer.
   // commander's own error line is dropped: renderError prints the one line users see.

@@ -69,6 +69,15 @@ function readFileLayer(file: string): { layer: Layer; text: string } {
   return { layer: value as Layer, text };
 }
 
+/** Object keys come from the environment as JSON; what does not parse is left for validation to report. */
+function parseEnvJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /** Environment values are strings; turn them into what the key's schema expects. */
 function readEnvLayer(env: NodeJS.ProcessEnv): Layer {
   const layer: Layer = {};
@@ -79,6 +88,7 @@ function readEnvLayer(env: NodeJS.ProcessEnv): Layer {
     if (type === 'number') layer[key] = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
     else if (type === 'boolean') layer[key] = raw === 'true' ? true : raw === 'false' ? false : raw;
     else if (type === 'array') layer[key] = raw.split(',').map((item) => item.trim()).filter(Boolean);
+    else if (type === 'strict_object') layer[key] = parseEnvJson(raw);
     else layer[key] = raw;
   }
   return layer;
@@ -111,6 +121,20 @@ function withoutUndefined(layer: Layer): Layer {
   return Object.fromEntries(Object.entries(layer).filter(([, value]) => value !== undefined));
 }
 
+const isPlainObject = (value: unknown): value is Layer => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** Later layers win; object keys (credentials) merge one level deep, so a flag can override one of their keys. */
+function mergeLayers(layers: Layer[]): Layer {
+  const merged: Layer = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      const before = merged[key];
+      merged[key] = isPlainObject(before) && isPlainObject(value) ? { ...before, ...withoutUndefined(value) } : value;
+    }
+  }
+  return merged;
+}
+
 export function loadConfig(sources: ConfigSources): LoadedConfig {
   const named = sources.file ?? sources.env.TRUSTLINK_CONFIG;
   const defaultFile = sources.defaultFile ?? DEFAULT_CONFIG_FILE;
@@ -127,6 +151,6 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
   const flagLayer = withoutUndefined(sources.flags);
   validateLayer(flagLayer, 'command line');
 
-  const config = v.parse(configSchema, { ...fileLayer, ...envLayer, ...flagLayer });
+  const config = v.parse(configSchema, mergeLayers([fileLayer, envLayer, flagLayer]));
   return { config, file };
 }

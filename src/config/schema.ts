@@ -30,6 +30,14 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 /** Where SigV4 credentials come from; "iot" (the credentials provider) joins when that work lands. */
 export const CREDENTIALS_SOURCES = ['env', 'cognito'] as const;
 
+/** The IoT credentials provider: both keys optional here so each layer may set one; commands say which they need. */
+const credentials = v.strictObject({
+  /** HOST[:PORT] of the account's iot:CredentialProvider endpoint. */
+  endpoint: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'))),
+  // AWS IoT CreateRoleAlias: 1-128 characters of [\w=,@-].
+  roleAlias: v.optional(v.pipe(v.string(), v.regex(/^[\w=,@-]{1,128}$/, 'must be 1-128 of a-z A-Z 0-9 _ = , @ -'))),
+});
+
 export const configSchema = v.strictObject({
   /** Broker host name (AWS IoT: the account's iot:Data-ATS endpoint). */
   endpoint: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'))),
@@ -79,6 +87,7 @@ export const configSchema = v.strictObject({
   /** Topic `trustlink run` publishes a small health message to; none when unset. */
   healthTopic: v.optional(topicName),
   healthIntervalSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(5), v.maxValue(86_400)), 60),
+  credentials: v.optional(credentials),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
 });
 

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isTrustlinkError, TrustlinkError } from '../errors.js';
-import { writeFileAtomic } from '../fs/write-atomic.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
 import type { CheckResult, CheckStatus, Verdict } from './runner.js';
 
 export const DEFAULT_REPORT_FILE = '/run/trustlink/selftest.json';
