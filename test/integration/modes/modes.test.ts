@@ -173,7 +173,7 @@ describe('refusals', () => {
   });
 
   it('Cognito unknown identity: ResourceNotFoundException', async () => {
-    const stderr = await refused(cognitoArgs('eu-west-1:0000dddd-1111-2222-3333-444455556666'), s.stack.env, 'CREDENTIALS_REFUSED');
+    const stderr = await refused(cognitoArgs('eu-west-1:0000dddd-1111-2222-3333-444455556666'), s.stack.env, 'CREDENTIALS_REFUSED', 77);
     expect(stderr).toMatch(/ResourceNotFoundException \(HTTP 400\): Identity 'eu-west-1:0000dddd-1111-2222-3333-444455556666' not found/);
   });
 
