@@ -1,25 +1,67 @@
 #!/usr/bin/env node
-// Builds dist/: one minified esbuild bundle of src/ and its JS dependencies,
-// an executable dist/trustlink, and the native addons it loads in
-// dist/native/<platform>-<arch>/, so the folder runs wherever it is copied.
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Builds the artifact for one Linux architecture: one minified esbuild bundle
+// of src/ and its JS dependencies (source map beside it), an executable
+// `trustlink`, the native addons it loads in native/linux-<arch>/, the
+// third-party licences in LICENSES. The folder runs wherever it is copied,
+// with no node_modules, no network and an empty environment.
+//
+//   node bundle/build.mjs                 -> dist/        (this machine's arch)
+//   node bundle/build.mjs --arch arm64    -> dist-arm64/  (any other arch)
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { collectLicenses } from './licenses.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist');
-const platformDir = `${process.platform}-${process.arch}`;
-const nativeDir = join(dist, 'native', platformDir);
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-// The addons for this platform: where they are in node_modules, and their name in dist/native/.
-const addons = [
-  { from: join(root, 'node_modules/pkcs11js/build/Release/pkcs11.node'), name: 'pkcs11.node' },
-  { from: join(root, `node_modules/aws-crt/dist/bin/${platformDir}-glibc/aws-crt-nodejs.node`), name: 'aws-crt-nodejs.node' },
-];
+// The bundle's size limit (bytes). CI fails the build past it: a dependency
+// that drags in a large tree should be a decision, not an accident.
+const BUNDLE_SIZE_LIMIT = 384 * 1024;
 
-// pkcs11js requires its addon by a relative path; point that at dist/native/ instead.
+const { values: flags } = parseArgs({ options: { arch: { type: 'string', default: process.arch } } });
+const arch = flags.arch;
+const targets = {
+  x64: { crossPrefix: 'x86_64-linux-gnu-' },
+  arm64: { crossPrefix: 'aarch64-linux-gnu-' },
+};
+if (!targets[arch]) {
+  console.error(`build: --arch must be one of ${Object.keys(targets).join(', ')} (armv7: aws-crt ships no 32-bit ARM addon, see docs-image.md)`);
+  process.exit(64);
+}
+const native = arch === process.arch;
+if (!native && arch !== 'arm64') {
+  console.error('build: cross builds are made for arm64 only (bundle/arm64-env.sh sets up the toolchain)');
+  process.exit(64);
+}
+const out = join(root, native ? 'dist' : `dist-${arch}`);
+const platformDir = `linux-${arch}`;
+const nativeDir = join(out, 'native', platformDir);
+
+/** pkcs11js for the target: npm ci's build for this machine, or a cross build (N-API, so any Node >= 20 loads it). */
+function pkcs11Addon() {
+  if (native) return join(root, 'node_modules/pkcs11js/build/Release/pkcs11.node');
+  const env = Object.fromEntries(execFileSync('bash', [join(root, 'bundle/arm64-env.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    .trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
+  const work = join(root, '.tmp', `pkcs11js-${arch}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  for (const entry of ['binding.gyp', 'package.json', 'src', 'includes']) cpSync(join(root, 'node_modules/pkcs11js', entry), join(work, entry), { recursive: true });
+  const cross = targets[arch].crossPrefix;
+  // node-gyp as npm ships it, so the build needs no extra dependency.
+  const nodeGyp = join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm/node_modules/node-gyp/bin/node-gyp.js');
+  execFileSync(process.execPath, [nodeGyp, 'rebuild', `--arch=${arch}`, `--nodedir=${env.ARM64_NODE_DIR}`, '--jobs=max'], {
+    cwd: work,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, CC: `${cross}gcc`, CXX: `${cross}g++`, LINK: `${cross}g++`, AR: `${cross}ar` },
+  });
+  return join(work, 'build/Release/pkcs11.node');
+}
+
+// pkcs11js requires its addon by a relative path; point that at native/ instead.
 const nativeAddonPlugin = {
   name: 'native-addons',
   setup(pluginBuild) {
@@ -30,29 +72,76 @@ const nativeAddonPlugin = {
   },
 };
 
-// aws-crt looks for its addon beside its own sources, which a bundle does not have.
-const banner = `process.env.AWS_CRT_NODEJS_BINARY_ABSOLUTE_PATH ??= require("node:path").join(__dirname, "native", process.platform + "-" + process.arch, "aws-crt-nodejs.node");`;
+// aws-crt's binding.js runs `ldd --version` at load to choose glibc or musl,
+// then looks for its addon beside its own sources (gone once bundled), and
+// only then at AWS_CRT_NODEJS_BINARY_ABSOLUTE_PATH. The target is known at
+// build time, so both are replaced by constants: glibc, and the bundle's own
+// native/ folder. The env override stays as aws-crt's fallback.
+const awsCrtBindingPlugin = {
+  name: 'aws-crt-binding',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /aws-crt[\\/]dist[\\/]native[\\/]binding\.js$/ }, (args) => {
+      const replacements = [
+        ['const cRuntime = getCRuntime();', 'const cRuntime = "glibc";'],
+        ["path.join(bin_path, platformDir, binary_name) + '.node'", `path.join(__dirname, "native", ${JSON.stringify(platformDir)}, binary_name + ".node")`],
+      ];
+      let contents = readFileSync(args.path, 'utf8');
+      for (const [from, to] of replacements) {
+        // An aws-crt update that moves these lines must fail the build, not silently spawn ldd again.
+        if (!contents.includes(from)) throw new Error(`aws-crt-binding: "${from}" not found in ${args.path}; update bundle/build.mjs`);
+        contents = contents.replace(from, to);
+      }
+      // Drop the probe itself, so the bundle holds no `ldd` spawn at all.
+      contents = contents.replace(/function getCRuntime\(\) \{[\s\S]*?\n\}\n/, '');
+      if (contents.includes("spawnSync('ldd'")) throw new Error('aws-crt-binding: the ldd probe is still in binding.js');
+      return { contents, loader: 'js' };
+    });
+  },
+};
 
-rmSync(dist, { recursive: true, force: true });
+rmSync(out, { recursive: true, force: true });
 mkdirSync(nativeDir, { recursive: true });
-await build({
+const result = await build({
   entryPoints: [join(root, 'src/cli/entry.ts')],
-  outfile: join(dist, 'trustlink.cjs'),
+  outfile: join(out, 'trustlink.cjs'),
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
   minify: true,
-  sourcemap: 'external',
+  sourcemap: 'linked',
   legalComments: 'external',
-  banner: { js: banner },
+  metafile: true,
   define: { TRUSTLINK_VERSION: JSON.stringify(version) },
-  plugins: [nativeAddonPlugin],
+  plugins: [nativeAddonPlugin, awsCrtBindingPlugin],
   logLevel: 'warning',
 });
-for (const addon of addons) copyFileSync(addon.from, join(nativeDir, addon.name));
-writeFileSync(join(dist, 'trustlink'), '#!/usr/bin/env node\nrequire("./trustlink.cjs");\n');
-// Inside the repo the nearest package.json says "module"; this one makes dist/trustlink CommonJS anywhere.
-writeFileSync(join(dist, 'package.json'), `${JSON.stringify({ type: 'commonjs', private: true, version }, null, 2)}\n`);
-chmodSync(join(dist, 'trustlink'), 0o755);
-console.log(`built dist/ (trustlink ${version}, ${platformDir})`);
+
+const addons = [
+  { from: pkcs11Addon(), name: 'pkcs11.node', strip: true },
+  { from: join(root, `node_modules/aws-crt/dist/bin/${platformDir}-glibc/aws-crt-nodejs.node`), name: 'aws-crt-nodejs.node', strip: false },
+];
+for (const addon of addons) {
+  const to = join(nativeDir, addon.name);
+  copyFileSync(addon.from, to);
+  if (addon.strip) execFileSync(`${targets[arch].crossPrefix}strip`, ['--strip-unneeded', to]);
+}
+
+const legalFile = join(out, 'trustlink.cjs.LEGAL.txt');
+// esbuild writes legal comments only when the bundled sources have some.
+const legalComments = existsSync(legalFile) ? readFileSync(legalFile, 'utf8') : '';
+writeFileSync(join(out, 'LICENSES'), collectLicenses(root, result.metafile, legalComments, ['aws-crt', 'pkcs11js']));
+rmSync(legalFile, { force: true });
+copyFileSync(join(root, 'LICENSE'), join(out, 'LICENSE'));
+
+writeFileSync(join(out, 'trustlink'), '#!/usr/bin/env node\nrequire("./trustlink.cjs");\n');
+chmodSync(join(out, 'trustlink'), 0o755);
+// Inside the repo the nearest package.json says "module"; this one makes trustlink CommonJS anywhere.
+writeFileSync(join(out, 'package.json'), `${JSON.stringify({ name: 'trustlink', type: 'commonjs', private: true, version, license: 'Apache-2.0' }, null, 2)}\n`);
+
+const bundleBytes = statSync(join(out, 'trustlink.cjs')).size;
+if (bundleBytes > BUNDLE_SIZE_LIMIT) {
+  console.error(`build: trustlink.cjs is ${bundleBytes} bytes, over the ${BUNDLE_SIZE_LIMIT}-byte limit in bundle/build.mjs`);
+  process.exit(1);
+}
+console.log(`built ${out.slice(root.length + 1)}/ (trustlink ${version}, ${platformDir}, bundle ${(bundleBytes / 1024).toFixed(0)} KiB)`);
