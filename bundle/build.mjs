@@ -7,7 +7,7 @@
 //
 //   node bundle/build.mjs                 -> dist/        (this machine's arch)
 //   node bundle/build.mjs --arch arm64    -> dist-arm64/  (any other arch)
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,11 +53,13 @@ function pkcs11Addon() {
   const cross = targets[arch].crossPrefix;
   // node-gyp as npm ships it, so the build needs no extra dependency.
   const nodeGyp = join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm/node_modules/node-gyp/bin/node-gyp.js');
-  execFileSync(process.execPath, [nodeGyp, 'rebuild', `--arch=${arch}`, `--nodedir=${env.ARM64_NODE_DIR}`, '--jobs=max'], {
+  const gyp = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--arch=${arch}`, `--nodedir=${env.ARM64_NODE_DIR}`, '--jobs=max'], {
     cwd: work,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    encoding: 'utf8',
     env: { ...process.env, CC: `${cross}gcc`, CXX: `${cross}g++`, LINK: `${cross}g++`, AR: `${cross}ar` },
   });
+  // node-gyp is chatty when it works; show its output only when it does not.
+  if (gyp.status !== 0) throw new Error(`node-gyp failed for pkcs11js (${arch}):\n${gyp.stdout}${gyp.stderr}`);
   return join(work, 'build/Release/pkcs11.node');
 }
 
