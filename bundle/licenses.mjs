@@ -2,6 +2,7 @@
 // them: every npm package esbuild put in the bundle (its metafile says which)
 // and the packages whose native addons ship beside it, each with its own
 // licence file, then esbuild's legal comments.
+// inputs: the source paths of esbuild's metafiles.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,9 +14,9 @@ function packageDirOf(input) {
   return match?.[1];
 }
 
-export function collectLicenses(root, metafile, legalComments, nativePackages) {
+export function collectLicenses(root, inputs, legalComments, nativePackages) {
   const dirs = new Set(nativePackages.map((name) => `node_modules/${name}`));
-  for (const input of Object.keys(metafile.inputs)) {
+  for (const input of inputs) {
     const dir = packageDirOf(input);
     if (dir) dirs.add(dir);
   }

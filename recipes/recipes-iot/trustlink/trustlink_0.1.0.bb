@@ -48,7 +48,8 @@ PACKAGECONFIG[tpm] = ",,,,tpm2-pkcs11 tpm2-abrmd"
 
 do_install() {
     install -d ${D}${libdir}/trustlink/native/linux-${TRUSTLINK_ARCH}
-    install -m 0644 ${S}/trustlink.cjs ${S}/trustlink.cjs.map ${S}/package.json ${S}/LICENSE ${S}/LICENSES ${D}${libdir}/trustlink/
+    install -m 0644 ${S}/trustlink.cjs ${S}/aws-crt.cjs ${S}/trustlink.cjs.map ${S}/aws-crt.cjs.map ${S}/package.json ${S}/LICENSE ${S}/LICENSES \
+        ${D}${libdir}/trustlink/
     install -m 0755 ${S}/native/linux-${TRUSTLINK_ARCH}/aws-crt-nodejs.node ${S}/native/linux-${TRUSTLINK_ARCH}/pkcs11.node \
         ${D}${libdir}/trustlink/native/linux-${TRUSTLINK_ARCH}/
 
@@ -75,7 +76,7 @@ GROUPADD_PARAM:${PN} = "--system tss"
 USERADD_PARAM:${PN} = "--system --user-group --groups tss --home-dir /nonexistent --no-create-home --shell /sbin/nologin trustlink"
 
 FILES:${PN} = "${bindir}/trustlink ${libdir}/trustlink ${systemd_system_unitdir} ${sysconfdir}/trustlink"
-FILES:${PN}-dbg += "${libdir}/trustlink/trustlink.cjs.map"
+FILES:${PN}-dbg += "${libdir}/trustlink/*.cjs.map"
 RDEPENDS:${PN} = "nodejs"
 # aws-crt's addon comes stripped from its vendor; pkcs11js's is stripped by `npm run build`.
 INSANE_SKIP:${PN} += "already-stripped"

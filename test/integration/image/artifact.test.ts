@@ -47,6 +47,14 @@ it('prints its version and help from a copied folder with an empty environment',
   expect(help.stdout).toMatch(/^Usage: trustlink/);
 });
 
+it('answers --help and --version without aws-crt\'s JavaScript, which only connecting commands read', async () => {
+  const slim = join(stack.dir, 'slim');
+  cpSync(copy, slim, { recursive: true, filter: (source) => !source.endsWith('aws-crt.cjs') });
+  for (const flag of ['--help', '--version']) {
+    expect((await run('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', join(slim, 'trustlink'), flag])).code, flag).toBe(0);
+  }
+});
+
 it('publishes to mosquitto with a SoftHSM key, and never runs ldd', async () => {
   const trap = lddTrap('bundle');
   const published = await runCopied(['publish', ...stack.args, '--client-id', 'artifact', '--topic', 'test/artifact', '--message', 'from a copy'], [`SOFTHSM2_CONF=${stack.token.env.SOFTHSM2_CONF}`], trap.path);
