@@ -42,10 +42,17 @@ const platformDir = `linux-${arch}`;
 const nativeDir = join(out, 'native', platformDir);
 
 /** pkcs11js for the target: npm ci's build for this machine, or a cross build (N-API, so any Node >= 20 loads it). */
+/** The cross toolchain, arm64 Node and qemu that bundle/arm64-env.sh sets up (KEY=VALUE lines). */
+let crossEnvCache;
+function crossEnv() {
+  crossEnvCache ??= Object.fromEntries(execFileSync('bash', [join(root, 'bundle/arm64-env.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    .trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
+  return crossEnvCache;
+}
+
 function pkcs11Addon() {
   if (native) return join(root, 'node_modules/pkcs11js/build/Release/pkcs11.node');
-  const env = Object.fromEntries(execFileSync('bash', [join(root, 'bundle/arm64-env.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-    .trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
+  const env = crossEnv();
   const work = join(root, '.tmp', `pkcs11js-${arch}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -153,7 +160,21 @@ const inputs = results.flatMap((result) => Object.keys(result.metafile.inputs));
 writeFileSync(join(out, 'LICENSES'), collectLicenses(root, inputs, legalComments, ['aws-crt', 'pkcs11js']));
 copyFileSync(join(root, 'LICENSE'), join(out, 'LICENSE'));
 
-writeFileSync(join(out, 'trustlink'), '#!/usr/bin/env node\nrequire("./trustlink.cjs");\n');
+// --version and --help are answered by the launcher from text the bundle
+// printed at build time: they then cost little more than starting Node
+// (the bundle's built-ins and commander add about 70% to that). Any other
+// arguments, including `<command> --help`, run the bundle.
+// A cross-built bundle loads its addons, so it runs under qemu with the arm64 Node.
+const [node, ...nodeArgs] = native ? [process.execPath] : [crossEnv().ARM64_QEMU, '-L', '/', crossEnv().ARM64_NODE];
+const runBundle = (args) => execFileSync(node, [...nodeArgs, join(out, 'trustlink.cjs'), ...args], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+const stored = { '--version': runBundle(['--version']), '--help': runBundle(['--help']) };
+writeFileSync(join(out, 'trustlink'), `#!/usr/bin/env node
+"use strict";
+const stored = ${JSON.stringify({ ...stored, '-V': stored['--version'], '-h': stored['--help'] })};
+const args = process.argv.slice(2);
+if (args.length === 1 && Object.hasOwn(stored, args[0])) process.stdout.write(stored[args[0]]);
+else require("./trustlink.cjs");
+`);
 chmodSync(join(out, 'trustlink'), 0o755);
 // Inside the repo the nearest package.json says "module"; this one makes trustlink CommonJS anywhere.
 writeFileSync(join(out, 'package.json'), `${JSON.stringify({ name: 'trustlink', type: 'commonjs', private: true, version, license: 'Apache-2.0' }, null, 2)}\n`);

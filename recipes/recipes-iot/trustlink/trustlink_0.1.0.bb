@@ -48,6 +48,7 @@ PACKAGECONFIG[tpm] = ",,,,tpm2-pkcs11 tpm2-abrmd"
 
 do_install() {
     install -d ${D}${libdir}/trustlink/native/linux-${TRUSTLINK_ARCH}
+    install -m 0755 ${S}/trustlink ${D}${libdir}/trustlink/
     install -m 0644 ${S}/trustlink.cjs ${S}/aws-crt.cjs ${S}/trustlink.cjs.map ${S}/aws-crt.cjs.map ${S}/package.json ${S}/LICENSE ${S}/LICENSES \
         ${D}${libdir}/trustlink/
     install -m 0755 ${S}/native/linux-${TRUSTLINK_ARCH}/aws-crt-nodejs.node ${S}/native/linux-${TRUSTLINK_ARCH}/pkcs11.node \

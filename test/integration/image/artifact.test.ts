@@ -47,12 +47,20 @@ it('prints its version and help from a copied folder with an empty environment',
   expect(help.stdout).toMatch(/^Usage: trustlink/);
 });
 
-it('answers --help and --version without aws-crt\'s JavaScript, which only connecting commands read', async () => {
+it('answers --help and --version from the launcher with what the bundle itself prints', async () => {
+  for (const flag of ['--help', '-h', '--version', '-V']) {
+    const fromBundle = await run('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', process.execPath, join(copy, 'trustlink.cjs'), flag]);
+    expect(fromBundle.code, flag).toBe(0);
+    expect((await runCopied([flag])).stdout, flag).toBe(fromBundle.stdout);
+  }
+  expect((await runCopied(['publish', '--help'])).stdout).toMatch(/^Usage: trustlink publish/);
+});
+
+it('reads aws-crt\'s JavaScript only in commands that connect', async () => {
   const slim = join(stack.dir, 'slim');
   cpSync(copy, slim, { recursive: true, filter: (source) => !source.endsWith('aws-crt.cjs') });
-  for (const flag of ['--help', '--version']) {
-    expect((await run('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', join(slim, 'trustlink'), flag])).code, flag).toBe(0);
-  }
+  const help = await run('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', process.execPath, join(slim, 'trustlink.cjs'), 'publish', '--help']);
+  expect(help.code).toBe(0);
 });
 
 it('publishes to mosquitto with a SoftHSM key, and never runs ldd', async () => {
