@@ -82,6 +82,7 @@ RDEPENDS:${PN} = "nodejs"
 # aws-crt's addon comes stripped from its vendor; pkcs11js's is stripped by `npm run build`.
 INSANE_SKIP:${PN} += "already-stripped"
 
-# Outside ${libdir}/trustlink, which ${PN} owns whole.
-PTEST_PATH = "${libdir}/trustlink-ptest"
+# Outside ${libdir}/trustlink, which ${PN} owns whole; ptest-runner finds
+# /usr/lib/*/ptest/run-ptest, so this is `ptest-runner trustlink-ptest`.
+PTEST_PATH = "${libdir}/trustlink-ptest/ptest"
 RDEPENDS:${PN}-ptest += "softhsm openssl-bin"
