@@ -39,7 +39,9 @@ function freePort() {
  */
 function measure(command, args, env) {
   const started = process.hrtime.bigint();
-  const result = spawnSync('bash', ['-c', '/usr/bin/time -f %M "$@"; status=$?; times >&2; exit $status', 'bench', command, ...args], { env, encoding: 'utf8' });
+  // stdin from /dev/null: on a socket (Node's default pipes) Debian's bash reads ~/.bashrc, as under sshd.
+  const result = spawnSync('bash', ['-c', '/usr/bin/time -f %M "$@"; status=$?; times >&2; exit $status', 'bench', command, ...args],
+    { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
   const [peakKb, , children] = result.stderr.trim().split('\n').slice(-3);
