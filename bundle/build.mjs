@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Builds the artifact for one Linux architecture: one minified esbuild bundle
-// of src/ and its JS dependencies (source map beside it), an executable
-// `trustlink`, the native addons it loads in native/linux-<arch>/, the
-// third-party licences in LICENSES. The folder runs wherever it is copied,
-// with no node_modules, no network and an empty environment.
+// Builds the artifact for one Linux architecture: minified esbuild bundles of
+// src/ and its JS dependencies (trustlink.cjs, and aws-crt.cjs read only by
+// commands that connect; source maps beside them), an executable launcher
+// `trustlink`, the native addons in native/linux-<arch>/, and the third-party
+// licences in LICENSES. The folder runs wherever it is copied, with no
+// node_modules, no network and an empty environment. See docs-image.md.
 //
 //   node bundle/build.mjs                 -> dist/        (this machine's arch)
 //   node bundle/build.mjs --arch arm64    -> dist-arm64/  (any other arch)
@@ -41,7 +42,6 @@ const out = join(root, native ? 'dist' : `dist-${arch}`);
 const platformDir = `linux-${arch}`;
 const nativeDir = join(out, 'native', platformDir);
 
-/** pkcs11js for the target: npm ci's build for this machine, or a cross build (N-API, so any Node >= 20 loads it). */
 /** The cross toolchain, arm64 Node and qemu that bundle/arm64-env.sh sets up (KEY=VALUE lines). */
 let crossEnvCache;
 function crossEnv() {
@@ -50,6 +50,7 @@ function crossEnv() {
   return crossEnvCache;
 }
 
+/** pkcs11js for the target: npm ci's build for this machine, or a cross build (N-API, so any Node >= 20 loads it). */
 function pkcs11Addon() {
   if (native) return join(root, 'node_modules/pkcs11js/build/Release/pkcs11.node');
   const env = crossEnv();
