@@ -14,7 +14,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({ options: { arch: { type: 'string', default: process.arch } } });
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-execFileSync(process.execPath, [join(root, 'bundle/build.mjs'), '--arch', flags.arch], { stdio: 'inherit' });
+// One timestamp for the build (anything it embeds) and the tarball's mtimes: the last commit's.
+const mtime = process.env.SOURCE_DATE_EPOCH ?? execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: root, encoding: 'utf8' }).trim();
+execFileSync(process.execPath, [join(root, 'bundle/build.mjs'), '--arch', flags.arch], { stdio: 'inherit', env: { ...process.env, SOURCE_DATE_EPOCH: mtime } });
 const built = join(root, flags.arch === process.arch ? 'dist' : `dist-${flags.arch}`);
 const name = `trustlink-${version}-linux-${flags.arch}`;
 const release = join(root, 'release');
@@ -22,7 +24,6 @@ const tarball = join(release, `${name}.tar.gz`);
 mkdirSync(release, { recursive: true });
 rmSync(tarball, { force: true });
 
-const mtime = process.env.SOURCE_DATE_EPOCH ?? execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: root, encoding: 'utf8' }).trim();
 const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${mtime}`,
   '--transform', `s,^\\.,${name},`, '-C', built, '-cf', '-', '.'], { maxBuffer: 256 * 1024 * 1024 });
 writeFileSync(tarball, execFileSync('gzip', ['-9n'], { input: tar, maxBuffer: 256 * 1024 * 1024 }));
