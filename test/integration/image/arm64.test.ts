@@ -3,10 +3,11 @@
  * `--arch arm64`, copied to a folder of its own, run by an official arm64
  * Node 22 with an empty environment, signing with Debian's arm64 SoftHSM2
  * module on a token made by the host's x86-64 SoftHSM2, publishing to
- * mosquitto on the host. bundle/arm64-env.sh sets the machine up (CI runs it
+ * mosquitto on the host, and its self-test without network checks (the
+ * selftest command comes from issue 7's branch). bundle/arm64-env.sh sets the machine up (CI runs it
  * from test/setup.sh; here it only checks that all is there).
  */
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO } from '../../helpers/paths.js';
@@ -67,3 +68,12 @@ it('needs no newer glibc than documented (2.34 for the cross-built pkcs11js, 2.1
   expect(await glibcFloor(join(copy, 'native/linux-arm64/pkcs11.node'))).toBe('2.34');
   expect(await glibcFloor(join(copy, 'native/linux-arm64/aws-crt-nodejs.node'))).toBe('2.17');
 });
+
+it('passes the self-test without network checks, with the arm64 SoftHSM2 module', async () => {
+  const config = join(stack.dir, 'selftest.json');
+  writeFileSync(config, JSON.stringify({
+    pkcs11Module: arm64.ARM64_SOFTHSM_MODULE, key: stack.token.keyUri, pinFile: stack.token.pinFile, certFile: stack.token.certFile, caFile: stack.pki.caFile,
+  }));
+  const selftest = await runArm64(['--config', config, 'selftest', '--no-network', '--json'], [`SOFTHSM2_CONF=${stack.token.env.SOFTHSM2_CONF}`]);
+  expect(selftest.code, selftest.stdout + selftest.stderr).toBe(0);
+}, EMULATED_TIMEOUT_MS);
