@@ -52,6 +52,13 @@ it('has licence checksums that match the artifact', () => {
   }
 });
 
+it('names in LICENSE every licence the artifact\'s packages carry', () => {
+  const declared = value('LICENSE').split(/\s*[&|]\s*/);
+  const carried = new Set([...readFileSync(join(REPO, 'dist', 'LICENSES'), 'utf8').matchAll(/^==> \S+ \((\S+)\) <==$/gm)].map((m) => m[1] as string));
+  expect(carried.size).toBeGreaterThan(0);
+  for (const licence of carried) expect(declared, `${licence} is in dist/LICENSES`).toContain(licence);
+});
+
 it('has every file:// it fetches, and expects the tarball `npm run pack` makes', () => {
   const uris = value('SRC_URI').split(/\s+/).filter(Boolean);
   expect(uris[0]).toBe('${TRUSTLINK_RELEASE_URI}');
