@@ -35,3 +35,6 @@ install_npm_packages() {
 
 install_debian_packages
 install_npm_packages
+
+# The aarch64 build and its emulated tests (test/integration/image/arm64.test.ts).
+bash bundle/arm64-env.sh >/dev/null

@@ -2,11 +2,13 @@
 // npm run bench: start-up time, peak memory and throughput of the built CLI,
 // beside baselines measured in the same run (bare `node -e 0`, and the same
 // job written with aws-crt alone). A script, not a test: it asserts nothing
-// and prints medians. Runs against a SoftHSM2 token and a mosquitto on loopback.
+// and prints medians, with the targets of issue 8, and writes them to
+// BENCHMARKS.md. Runs against a SoftHSM2 token and a mosquitto on loopback.
+// Also reports the installed size of the aarch64 artifact (npm run build -- --arch arm64).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, tmpdir, totalmem, userInfo } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,20 +32,46 @@ function freePort() {
   });
 }
 
-/** Wall time (ms) and peak RSS (MiB) of one run, RSS from GNU time. */
+/**
+ * Wall time (ms), CPU time (ms, user + system) and peak RSS (MiB) of one run:
+ * RSS from GNU time, CPU from bash's `times` (its children, in ms; GNU time
+ * rounds to 10 ms), which also counts GNU time's own ~1 ms.
+ */
 function measure(command, args, env) {
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { env, encoding: 'utf8' });
+  // stdin from /dev/null: on a socket (Node's default pipes) Debian's bash reads ~/.bashrc, as under sshd.
+  const result = spawnSync('bash', ['-c', '/usr/bin/time -f %M "$@"; status=$?; times >&2; exit $status', 'bench', command, ...args],
+    { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
-  const peakKb = Number(result.stderr.trim().split('\n').at(-1));
-  return { wallMs, rssMiB: peakKb / 1024 };
+  const [peakKb, , children] = result.stderr.trim().split('\n').slice(-3);
+  const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, [, m, s]) => sum + Number(m) * 60 + Number(s), 0);
+  return { wallMs, cpuMs: seconds * 1000, rssMiB: Number(peakKb) / 1024 };
 }
 
-function bench(name, command, args, env) {
+/** target(wall ratio to `node -e 0`, this row, all rows): a sentence, or undefined when the row has no target. */
+function bench(name, command, args, env, target) {
   measure(command, args, env); // warm the page cache
   const samples = Array.from({ length: runs }, () => measure(command, args, env));
-  return { name, wallMs: median(samples.map((s) => s.wallMs)), rssMiB: median(samples.map((s) => s.rssMiB)) };
+  const pick = (key) => median(samples.map((s) => s[key]));
+  return { name, wallMs: pick('wallMs'), cpuMs: pick('cpuMs'), rssMiB: pick('rssMiB'), target };
+}
+
+/** Bytes under a folder. */
+function folderBytes(dir) {
+  return readdirSync(dir, { withFileTypes: true }).reduce((sum, entry) => {
+    const path = join(dir, entry.name);
+    return sum + (entry.isDirectory() ? folderBytes(path) : statSync(path).size);
+  }, 0);
+}
+
+/** The aarch64 artifact's installed size, without and with its source maps (the Yocto recipe puts those in -dbg). */
+function arm64Footprint() {
+  execFileSync(process.execPath, [join(root, 'bundle', 'build.mjs'), '--arch', 'arm64'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const dir = join(root, 'dist-arm64');
+  const maps = readdirSync(dir).filter((name) => name.endsWith('.map')).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+  const all = folderBytes(dir);
+  return { withoutMaps: all - maps, all };
 }
 
 const sh = (file, args, env) => execFileSync(join(root, 'hsm', file), args, { env, encoding: 'utf8' });
@@ -78,9 +106,12 @@ try {
   const results = [
     bench('node -e 0 (baseline)', process.execPath, ['-e', '0'], env),
     bench('aws-crt alone: connect + 1 QoS 1 publish (baseline)', process.execPath, [join(root, 'test/bench/aws-crt-publish.mjs')], env),
-    bench('trustlink --help', trustlink, ['--help'], env),
-    bench('trustlink publish --count 1', trustlink, ['publish', ...connection, '--client-id', 'bench-1', '--topic', 'bench/one', '--message', 'hello'], env),
+    bench('trustlink --help', trustlink, ['--help'], env, (ratio) => `<= 1.3x node -e 0: ${ratio <= 1.3 ? 'met' : 'MISSED'}`),
+    bench('trustlink --version', trustlink, ['--version'], env),
+    bench('trustlink publish --count 1', trustlink, ['publish', ...connection, '--client-id', 'bench-1', '--topic', 'bench/one', '--message', 'hello'], env,
+      (ratio, row, rows) => `<= 2.0x node -e 0 and faster than aws-crt alone: ${ratio <= 2 && row.wallMs < rows[1].wallMs ? 'met' : 'MISSED'}`),
   ];
+  const footprint = arm64Footprint();
 
   const throughput = Array.from({ length: 3 }, () => {
     const out = execFileSync(trustlink, ['--json', 'publish', ...connection, '--client-id', 'bench-many', '--topic', 'bench/many', '--message', 'm {n}', '--count', '1000', '--qos', '1'], { env, encoding: 'utf8' });
@@ -88,11 +119,19 @@ try {
   });
 
   const base = results[0].wallMs;
-  console.log(`\ntrustlink benchmarks, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; medians of ${runs} runs\n`);
-  console.log('| command | wall (ms) | vs node -e 0 | peak RSS (MiB) |');
-  console.log('| --- | ---: | ---: | ---: |');
-  for (const r of results) console.log(`| ${r.name} | ${r.wallMs.toFixed(1)} | ${(r.wallMs / base).toFixed(2)}x | ${r.rssMiB.toFixed(1)} |`);
-  console.log(`\npublish --count 1000 --qos 1: ${median(throughput).toFixed(0)} messages/s (median of 3; aws-crt's AWS IoT Core flow control caps a connection at 100 publishes/s)`);
+  const mib = (bytes) => (bytes / 2 ** 20).toFixed(1);
+  const lines = [
+    '# Benchmarks', '',
+    `\`npm run bench\`, ${new Date().toISOString().slice(0, 10)}: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; medians of ${runs} runs; load average ${loadavg()[0].toFixed(1)} at the end (other work on the machine inflates wall and CPU time alike). CPU is user + system time.`, '',
+    '| command | wall (ms) | vs node -e 0 | CPU (ms) | vs node -e 0 | peak RSS (MiB) | target (wall) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...results.map((r) => `| ${r.name} | ${r.wallMs.toFixed(1)} | ${(r.wallMs / base).toFixed(2)}x | ${r.cpuMs.toFixed(0)} | ${(r.cpuMs / results[0].cpuMs).toFixed(2)}x | ${r.rssMiB.toFixed(1)} | ${r.target?.(r.wallMs / base, r, results) ?? ''} |`),
+    '',
+    `publish --count 1000 --qos 1: ${median(throughput).toFixed(0)} messages/s (median of 3; aws-crt's AWS IoT Core flow control caps a connection at 100 publishes/s)`, '',
+    `Installed size of the aarch64 artifact (dist-arm64/): ${mib(footprint.withoutMaps)} MiB, ${mib(footprint.all)} MiB with its source maps.`, '',
+  ];
+  console.log(`\n${lines.join('\n')}`);
+  writeFileSync(join(root, 'BENCHMARKS.md'), lines.join('\n'));
 } finally {
   broker?.kill();
   rmSync(work, { recursive: true, force: true });

@@ -1,0 +1,87 @@
+/**
+ * The built artifact stands alone: dist/ copied to a folder of its own runs
+ * with an empty environment (no node_modules, no repo, no network), publishes
+ * with a SoftHSM key, spawns nothing at start-up, and carries its licences.
+ */
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { REPO } from '../../helpers/paths.js';
+import { run } from '../../helpers/run.js';
+import { createStack, type TestStack } from '../../helpers/stack.js';
+
+const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+let stack: TestStack;
+let copy: string;
+
+beforeAll(async () => {
+  stack = await createStack('artifact');
+  copy = join(stack.dir, 'copied', 'trustlink');
+  cpSync(join(REPO, 'dist'), copy, { recursive: true });
+});
+
+/** A PATH whose first folder holds an `ldd` that leaves a mark when run. */
+function lddTrap(name: string): { path: string; ran: () => boolean } {
+  const dir = join(stack.dir, `trap-${name}`);
+  const mark = join(dir, 'ran');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'ldd'), `#!/bin/sh\ntouch ${mark}\nexec /usr/bin/ldd "$@"\n`);
+  chmodSync(join(dir, 'ldd'), 0o755);
+  return { path: `${dir}:/usr/bin:/bin`, ran: () => existsSync(mark) };
+}
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** Runs the copied trustlink under `env -i`: nothing but PATH and what the caller adds. */
+function runCopied(args: string[], extraEnv: string[] = [], path = '/usr/bin:/bin') {
+  return run('/usr/bin/env', ['-i', `PATH=${path}`, ...extraEnv, join(copy, 'trustlink'), ...args], { cwd: stack.dir });
+}
+
+it('prints its version and help from a copied folder with an empty environment', async () => {
+  const versionRun = await runCopied(['--version']);
+  expect(versionRun).toMatchObject({ code: 0, stdout: `${version}\n` });
+  const help = await runCopied(['--help']);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: trustlink/);
+});
+
+it('answers --help and --version from the launcher with what the bundle itself prints', async () => {
+  for (const flag of ['--help', '-h', '--version', '-V']) {
+    const fromBundle = await run('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', process.execPath, join(copy, 'trustlink.cjs'), flag]);
+    expect(fromBundle.code, flag).toBe(0);
+    expect((await runCopied([flag])).stdout, flag).toBe(fromBundle.stdout);
+  }
+  expect((await runCopied(['publish', '--help'])).stdout).toMatch(/^Usage: trustlink publish/);
+});
+
+it('reads aws-crt\'s JavaScript only in commands that connect', async () => {
+  const slim = join(stack.dir, 'slim');
+  cpSync(copy, slim, { recursive: true, filter: (source) => !source.endsWith('aws-crt.cjs') });
+  const help = await run('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', process.execPath, join(slim, 'trustlink.cjs'), 'publish', '--help']);
+  expect(help.code).toBe(0);
+});
+
+it('publishes to mosquitto with a SoftHSM key, and never runs ldd', async () => {
+  const trap = lddTrap('bundle');
+  const published = await runCopied(['publish', ...stack.args, '--client-id', 'artifact', '--topic', 'test/artifact', '--message', 'from a copy'], [`SOFTHSM2_CONF=${stack.token.env.SOFTHSM2_CONF}`], trap.path);
+  expect(published.stderr).not.toMatch(/error|warn/i);
+  expect(published).toMatchObject({ code: 0, stdout: 'published 1 message to test/artifact (QoS 1, all acknowledged)\n' });
+  expect(trap.ran()).toBe(false);
+});
+
+it('has a trap that does catch ldd: aws-crt as published on npm runs it', async () => {
+  const trap = lddTrap('npm');
+  const loaded = await run('/usr/bin/env', ['-i', `PATH=${trap.path}`, process.execPath, '-e', `require(${JSON.stringify(join(REPO, 'node_modules/aws-crt'))})`]);
+  expect(loaded.code).toBe(0);
+  expect(trap.ran()).toBe(true);
+});
+
+it('carries a source map, its own licence and every bundled package licence', () => {
+  expect(readFileSync(join(copy, 'trustlink.cjs'), 'utf8')).toMatch(/\/\/# sourceMappingURL=trustlink\.cjs\.map\n$/);
+  expect(JSON.parse(readFileSync(join(copy, 'trustlink.cjs.map'), 'utf8')).sources.length).toBeGreaterThan(10);
+  expect(readFileSync(join(copy, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
+  const licences = readFileSync(join(copy, 'LICENSES'), 'utf8');
+  for (const name of ['aws-crt', 'pkcs11js', 'commander', 'valibot']) expect(licences).toMatch(new RegExp(`^==> ${name}@[\\d.]+ \\(\\S+\\) <==$`, 'm'));
+});
