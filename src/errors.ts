@@ -44,6 +44,9 @@ const CODE_EXIT = {
   CREDENTIALS_UNAVAILABLE: EXIT_CODES.unavailable,
   CREDENTIALS_REFUSED: EXIT_CODES.unavailable,
   CREDENTIALS_EXPIRED: EXIT_CODES.unavailable,
+  PROVISION_REJECTED: EXIT_CODES.unavailable,
+  PROVISION_ANSWER_INVALID: EXIT_CODES.dataError,
+  PROVISION_INTERRUPTED: EXIT_CODES.unavailable,
   INTERNAL: EXIT_CODES.software,
 } as const satisfies Record<string, number>;
 

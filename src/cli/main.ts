@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { connectCommand } from './connect.js';
 import { addGlobalOptions, type GlobalOptions } from './context.js';
 import { hsmCommand } from './hsm.js';
+import { provisionCommand } from './provision.js';
 import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
 import { runCommand } from './run.js';
@@ -22,7 +23,7 @@ function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)');
   addGlobalOptions(program);
-  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(connectCommand()).addCommand(hsmCommand()).addCommand(selftestCommand(VERSION)).addCommand(runCommand(VERSION));
+  program.addCommand(publishCommand()).addCommand(subscribeCommand()).addCommand(connectCommand()).addCommand(hsmCommand()).addCommand(selftestCommand(VERSION)).addCommand(runCommand(VERSION)).addCommand(provisionCommand());
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,
