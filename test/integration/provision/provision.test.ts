@@ -51,6 +51,13 @@ describe('trustlink provision (SoftHSM2)', () => {
     expect(await fleet.keysLabelled('fleet-1')).toBe(1);
   });
 
+  it('lets the claim certificate use the fleet-provisioning topics only', async () => {
+    const claim = ['--endpoint', 'localhost', '--port', String(fleet.stack.broker.port), '--ca-file', fleet.stack.pki.caFile, '--cert', fleet.claimCert, '--key', fleet.claimKeyFile];
+    const refused = await trustlink(['publish', ...claim, '--topic', 'things/thing-A1/hello', '--message', 'x', '--qos', '1'], fleet.stack.env);
+    expect(refused.code).toBe(69);
+    expect(refused.stderr).toContain('PUBLISH_FAILED');
+  });
+
   it('writes the certificate to a file with --cert-out, and --dry-run touches nothing', async () => {
     const config = fleet.writeConfig('file');
     const before = readFileSync(config, 'utf8');
