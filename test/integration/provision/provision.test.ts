@@ -51,6 +51,14 @@ describe('trustlink provision (SoftHSM2)', () => {
     expect(await fleet.keysLabelled('fleet-1')).toBe(1);
   });
 
+  it('the self-test says "not provisioned yet" until provisioning has finished', async () => {
+    const config = fleet.writeConfig('unprovisioned', { key: keyUri('unprovisioned'), provisioningTemplate: 'FactoryTemplate' });
+    const result = await trustlink(['--json', '--config', config, 'selftest', '--report', join(fleet.stack.dir, 'unprovisioned-report.json')], fleet.stack.env);
+    expect(result.code).not.toBe(0);
+    const report = JSON.parse(result.stdout) as { checks: { id: string; status: string; detail: string; hint?: string }[] };
+    expect(report.checks[0]).toMatchObject({ id: 'config', status: 'fail', detail: expect.stringMatching(/^not provisioned yet/), hint: expect.stringContaining('trustlink-provision') });
+  });
+
   it('lets the claim certificate use the fleet-provisioning topics only', async () => {
     const claim = ['--endpoint', 'localhost', '--port', String(fleet.stack.broker.port), '--ca-file', fleet.stack.pki.caFile, '--cert', fleet.claimCert, '--key', fleet.claimKeyFile];
     const refused = await trustlink(['publish', ...claim, '--topic', 'things/thing-A1/hello', '--message', 'x', '--qos', '1'], fleet.stack.env);
