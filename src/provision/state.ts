@@ -51,8 +51,14 @@ export function openState(dir: string): ProvisionState {
     isProvisioned: () => existsSync(marker),
     readRegistered() {
       if (!existsSync(stateFile)) return undefined;
-      const parsed = v.safeParse(registeredState, JSON.parse(readFileSync(stateFile, 'utf8')) as unknown);
       // A file from another version or hand-edited: start over rather than trust it.
+      let text: unknown;
+      try {
+        text = JSON.parse(readFileSync(stateFile, 'utf8'));
+      } catch {
+        return undefined;
+      }
+      const parsed = v.safeParse(registeredState, text);
       return parsed.success ? parsed.output : undefined;
     },
     saveRegistered(state) {
