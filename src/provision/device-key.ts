@@ -24,6 +24,10 @@ export async function ensureDeviceKey(options: { modulePath: string; uri: Pkcs11
       const id = opened.session.attributes(found, [ck.CKA_ID]).get(ck.CKA_ID);
       return { uri: formatPkcs11Uri({ token: opened.token.label, object: options.label, id, type: 'private' }), generated: false };
     }
+    // A generation cut short may have left the public half alone; it would block the label.
+    for (const orphan of opened.session.findObjects([{ type: ck.CKA_CLASS, value: ck.CKO_PUBLIC_KEY }, { type: ck.CKA_LABEL, value: options.label }])) {
+      opened.session.destroyObject(orphan);
+    }
     const key = await generateKeyPair(opened, { label: options.label, type: options.type });
     return { uri: key.uri, generated: true };
   } finally {

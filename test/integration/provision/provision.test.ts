@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleetStack, DENIED_SERIAL, type FleetStack } from '../../helpers/fleet-stack.js';
-import { trustlink } from '../../helpers/run.js';
+import { runChecked, trustlink } from '../../helpers/run.js';
 
 let fleet: FleetStack;
 
@@ -102,6 +102,18 @@ describe('trustlink provision (SoftHSM2)', () => {
     expect(written.thingName).toBe(`thing-${serial}`);
     const connected = await trustlink(['--config', config, 'connect'], fleet.stack.env);
     expect(connected.code, connected.stderr).toBe(0);
+  });
+
+  it('finishes after a key generation cut short that left only the public half', async () => {
+    const { token } = fleet.stack;
+    // An orphan public key under the label, as a cut between the two objects' writes would leave.
+    await runChecked('pkcs11-tool', ['--module', token.modulePath, '--token-label', token.label, '--login', '--pin', readFileSync(token.pinFile, 'utf8').trim(),
+      '--write-object', join(token.dir, `${token.keyLabel}.pub.pem`), '--type', 'pubkey', '--label', 'orphan'], { env: { ...process.env, ...token.moduleEnv } });
+    const config = fleet.writeConfig('orphan');
+    const done = await fleet.provision(config, join(fleet.stack.dir, 'state-orphan'), ['--key', keyUri('orphan'), '--param', 'SerialNumber=O1']);
+    expect(done.code, done.stderr).toBe(0);
+    expect(lastJson(done.stdout)).toMatchObject({ keyGenerated: true });
+    expect(await fleet.keysLabelled('orphan')).toBe(1);
   });
 
   it('says what to do when the pre-provisioning hook refuses the device, and changes nothing', async () => {
