@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { TrustlinkError } from '../errors.js';
 import { KEY_TYPES, type KeyType } from '../pkcs11/keygen.js';
 import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
+import { CREATE_FROM_CSR_TOPIC } from '../provision/fleet-api.js';
 import { parseParameters, provision, STEPS, type Step } from '../provision/provision.js';
 import { DEFAULT_STATE_DIR, openState } from '../provision/state.js';
 import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
@@ -95,7 +96,7 @@ Example:
       const resumed = state.readRegistered();
       const lines = [
         `key: find "${deviceKey.object ?? '?'}" in token "${deviceKey.token ?? '?'}", or generate it (${flags.keyType})`,
-        resumed ? `register: already done (thing "${resumed.thingName}"), resuming from the state file` : `register: connect to ${config.endpoint} as ${plan.claimCert}, CSR to ${'$aws/certificates/create-from-csr/json'}, then template "${plan.template}" with ${JSON.stringify(plan.parameters)}`,
+        resumed ? `register: already done (thing "${resumed.thingName}"), resuming from the state file` : `register: connect to ${config.endpoint} as ${plan.claimCert}, CSR to ${CREATE_FROM_CSR_TOPIC}, then template "${plan.template}" with ${JSON.stringify(plan.parameters)}`,
         `store: the certificate ${flags.certOut ? `in ${flags.certOut}` : 'in the token beside the key'}`,
         `config: set certFile, key, thingName, clientId in ${configFile}`,
         `verify: connect once with the new identity, then mark ${state.dir}/provisioned`,

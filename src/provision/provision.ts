@@ -69,7 +69,7 @@ export function parseParameters(pairs: string[]): Record<string, string> {
 /** CreateCertificateFromCsr then RegisterThing, on one claim connection. */
 async function register(plan: ProvisionPlan, csrPem: string, hooks: ProvisionHooks): Promise<RegisteredState> {
   // The claim identity replaces the device's; a fresh client ID so two devices of a batch never collide.
-  const claimConfig: Config = { ...plan.config, certFile: plan.claimCert, key: plan.claimKey, thingName: undefined, clientId: `provision-${randomBytes(6).toString('hex')}` };
+  const claimConfig: Config = { ...plan.config, auth: 'mtls', websocket: false, certFile: plan.claimCert, key: plan.claimKey, thingName: undefined, clientId: `provision-${randomBytes(6).toString('hex')}` };
   const connection = await connect(claimConfig, hooks.log, { retry: false });
   try {
     const created = await request(connection.session, CREATE_FROM_CSR_TOPIC, { certificateSigningRequest: csrPem }, plan.answerTimeoutMs);
@@ -160,7 +160,8 @@ export async function provision(plan: ProvisionPlan, hooks: ProvisionHooks): Pro
   updateConfigFile(plan.configFile, identity);
   hooks.stepDone('config', plan.configFile);
 
-  const proof = await connect({ ...plan.config, ...identity }, hooks.log, { retry: false });
+  // The new identity is a certificate: proven over mTLS whatever else the config says.
+  const proof = await connect({ ...plan.config, ...identity, auth: 'mtls', websocket: false }, hooks.log, { retry: false });
   await proof.close();
   plan.state.markProvisioned(registered.thingName);
   hooks.stepDone('verified', `connected as "${registered.clientId}"`);
