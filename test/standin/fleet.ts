@@ -41,6 +41,8 @@ export interface FleetStandin {
   things: Map<string, string>;
   /** Certificates issued, by ID (a retried CreateCertificateFromCsr makes another). */
   issued: Set<string>;
+  /** Every certificate ownership token handed out, so tests can check none was stored or logged. */
+  ownershipTokens: string[];
   /** Answer this step with something that is not the API's answer. */
   malformed: FleetStep | undefined;
   /** Called when a request arrives, before it is answered; the answer is dropped when it returns false. */
@@ -81,6 +83,7 @@ export async function startFleetStandin(options: FleetOptions): Promise<FleetSta
   const state: FleetStandin = {
     things: new Map(),
     issued: new Set(),
+    ownershipTokens: [],
     malformed: undefined,
     onRequest: undefined,
     async stop() {
@@ -110,6 +113,7 @@ export async function startFleetStandin(options: FleetOptions): Promise<FleetSta
     const token = randomBytes(32).toString('base64');
     pending.set(token, { certificateId, expires: Date.now() + 3_600_000 });
     state.issued.add(certificateId);
+    state.ownershipTokens.push(token);
     return [true, { certificateId, certificatePem, certificateOwnershipToken: token }];
   };
 

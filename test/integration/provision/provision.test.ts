@@ -4,7 +4,7 @@
  * device, a malformed answer, a broker lost mid-way) that must leave the
  * old state as it was.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleetStack, DENIED_SERIAL, type FleetStack } from '../../helpers/fleet-stack.js';
@@ -102,6 +102,10 @@ describe('trustlink provision (SoftHSM2)', () => {
     expect(written.thingName).toBe(`thing-${serial}`);
     const connected = await trustlink(['--config', config, 'connect'], fleet.stack.env);
     expect(connected.code, connected.stderr).toBe(0);
+    // The ownership token, a one-hour credential, is neither kept nor logged.
+    const left = [cut.stdout, cut.stderr, rerun.stdout, rerun.stderr, readFileSync(config, 'utf8'),
+      ...readdirSync(stateDir).map((file) => readFileSync(join(stateDir, file), 'utf8'))].join('\n');
+    for (const token of fleet.fleet.ownershipTokens) expect(left).not.toContain(token);
   });
 
   it('finishes after a key generation cut short that left only the public half', async () => {
