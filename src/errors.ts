@@ -49,6 +49,9 @@ const CODE_EXIT = {
   CREDENTIALS_EXPIRED: EXIT_CODES.unavailable,
   // An answer that is not credentials: malformed, too large, or already expired.
   CREDENTIALS_INVALID: EXIT_CODES.protocol,
+  PROVISION_REJECTED: EXIT_CODES.unavailable,
+  PROVISION_ANSWER_INVALID: EXIT_CODES.dataError,
+  PROVISION_INTERRUPTED: EXIT_CODES.unavailable,
   INTERNAL: EXIT_CODES.software,
 } as const satisfies Record<string, number>;
 

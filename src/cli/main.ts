@@ -7,6 +7,7 @@ import { connectCommand } from './connect.js';
 import { addGlobalOptions, type GlobalOptions } from './context.js';
 import { credsCommand } from './creds.js';
 import { hsmCommand } from './hsm.js';
+import { provisionCommand } from './provision.js';
 import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
 import { runCommand } from './run.js';
@@ -30,7 +31,8 @@ function buildProgram(): Command {
     .addCommand(hsmCommand())
     .addCommand(credsCommand())
     .addCommand(selftestCommand(VERSION))
-    .addCommand(runCommand(VERSION));
+    .addCommand(runCommand(VERSION))
+    .addCommand(provisionCommand());
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,

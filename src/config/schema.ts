@@ -88,6 +88,13 @@ export const configSchema = v.strictObject({
   healthTopic: v.optional(topicName),
   healthIntervalSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(5), v.maxValue(86_400)), 60),
   credentials: v.optional(credentials),
+  /** Fleet provisioning (trustlink provision): flat keys, like auth, so env and flag layering stay one level deep. */
+  provisioningClaimCert: v.optional(path),
+  /** The claim key: a PEM file or a PKCS#11 URI. */
+  provisioningClaimKey: v.optional(path),
+  provisioningTemplate: v.optional(v.pipe(v.string(), v.regex(/^[0-9A-Za-z_-]{1,36}$/, 'must be 1-36 of a-z A-Z 0-9 _ - (AWS IoT template name)'))),
+  /** KEY=VALUE pairs handed to the template. */
+  provisioningParameters: v.optional(v.array(v.pipe(v.string(), v.regex(/^[^=]+=.*$/, 'must be KEY=VALUE')))),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
 });
 

@@ -50,6 +50,10 @@ export const configCheck: SelftestCheck = {
   hint: 'fix the config file (/etc/trustlink/config.json or --config); trustlink --help lists the keys',
   run(context) {
     const { config, file } = loadConfig(context.sources);
+    if (config.certFile === undefined && config.provisioningTemplate !== undefined) {
+      return fail(`not provisioned yet: no device certificate; fleet provisioning (template ${config.provisioningTemplate}) has not finished`,
+        'trustlink-provision.service provisions the device at boot: see journalctl -u trustlink-provision, or run trustlink provision');
+    }
     const certFile = requireSetting(config.certFile, 'certFile');
     requireSetting(config.key, 'key');
     if (context.network) requireSetting(config.endpoint, 'endpoint');

@@ -7,13 +7,15 @@ export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The signal that ended the process, if one did. */
+  signal?: string | null;
 }
 
 export function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(file, args, { env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr, signal: error?.signal ?? null });
     });
   });
 }

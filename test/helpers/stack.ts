@@ -26,7 +26,13 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function createStack(name: string, options: { token?: TokenKind } = {}): Promise<TestStack> {
+export interface StackOptions {
+  token?: TokenKind;
+  /** More mosquitto.conf lines, given the stack's folder (e.g. an acl_file written there). */
+  brokerConfig?: (dir: string) => string[];
+}
+
+export async function createStack(name: string, options: StackOptions = {}): Promise<TestStack> {
   const temp = makeTempDir(name);
   let tpm: TpmStack | undefined;
   let broker: Mosquitto | undefined;
@@ -39,7 +45,7 @@ export async function createStack(name: string, options: { token?: TokenKind } =
     } else {
       token = await createSoftHsmToken(join(temp.path, 'hsm'), pki);
     }
-    broker = await startMosquitto(temp.path, pki);
+    broker = await startMosquitto(temp.path, pki, { extraConfig: options.brokerConfig?.(temp.path) ?? [] });
     const running = { tpm, broker };
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: temp.path, ...token.moduleEnv };
     const args = [

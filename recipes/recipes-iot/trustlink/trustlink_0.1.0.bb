@@ -28,6 +28,7 @@ SRC_URI = "${TRUSTLINK_RELEASE_URI} \
            file://trustlink-wrapper.sh \
            file://trustlink.service \
            file://trustlink-selftest.service \
+           file://trustlink-provision.service \
            file://config.json \
            file://run-ptest \
            "
@@ -61,13 +62,15 @@ do_install() {
     chmod 0755 ${D}${bindir}/trustlink
 
     install -d ${D}${systemd_system_unitdir}
-    install -m 0644 ${TRUSTLINK_UNPACKED}/trustlink.service ${TRUSTLINK_UNPACKED}/trustlink-selftest.service ${D}${systemd_system_unitdir}/
+    install -m 0644 ${TRUSTLINK_UNPACKED}/trustlink.service ${TRUSTLINK_UNPACKED}/trustlink-selftest.service ${TRUSTLINK_UNPACKED}/trustlink-provision.service \
+        ${D}${systemd_system_unitdir}/
 
     install -d ${D}${sysconfdir}/trustlink
     install -m 0644 ${TRUSTLINK_UNPACKED}/config.json ${D}${sysconfdir}/trustlink/config.json
 }
 
-SYSTEMD_SERVICE:${PN} = "trustlink.service trustlink-selftest.service"
+# trustlink-provision.service skips itself (ConditionPathExists) unless a claim certificate is installed.
+SYSTEMD_SERVICE:${PN} = "trustlink.service trustlink-selftest.service trustlink-provision.service"
 SYSTEMD_AUTO_ENABLE = "enable"
 CONFFILES:${PN} = "${sysconfdir}/trustlink/config.json"
 

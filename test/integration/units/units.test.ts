@@ -14,7 +14,7 @@ import { run, RunningCli } from '../../helpers/run.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
 
 const FILES = join(REPO, 'recipes/recipes-iot/trustlink/files');
-const UNITS = ['trustlink.service', 'trustlink-selftest.service'];
+const UNITS = ['trustlink.service', 'trustlink-selftest.service', 'trustlink-provision.service'];
 const INSTALLED_BINARY = '/usr/bin/trustlink';
 
 let stack: TestStack;
@@ -97,6 +97,13 @@ it('trustlink.service: its ExecStart becomes ready, then stops cleanly on SIGTER
   await notify.waitFor('READY=1', (sent) => sent.includes('READY=1'));
   await agent.waitFor('the connection', () => agent.countLogs('connected') === 1);
   expect(await agent.stop()).toBe(0);
+});
+
+it('trustlink-provision.service: runs before the self-test and the agent, and only until the device is provisioned', () => {
+  expect(unitValues('trustlink-provision.service', 'Type')).toEqual(['oneshot']);
+  expect(unitValues('trustlink-provision.service', 'Before')).toEqual(['trustlink-selftest.service trustlink.service']);
+  expect(unitValues('trustlink-provision.service', 'ConditionPathExists')).toContain('!/var/lib/trustlink/provisioned');
+  expect(execStart('trustlink-provision.service')).toEqual(['provision']);
 });
 
 it('the default config.json is valid', () => {

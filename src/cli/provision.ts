@@ -1,0 +1,117 @@
+/** trustlink provision: first-boot identity by AWS IoT fleet provisioning, the key born in the token. */
+import { Command, Option } from 'commander';
+import { DEFAULT_CONFIG_FILE } from '../config/load.js';
+import { TrustlinkError } from '../errors.js';
+import { KEY_TYPES, type KeyType } from '../pkcs11/keygen.js';
+import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
+import { CREATE_FROM_CSR_TOPIC } from '../provision/fleet-api.js';
+import { parseParameters, provision, STEPS, type Step } from '../provision/provision.js';
+import { DEFAULT_STATE_DIR, openState } from '../provision/state.js';
+import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
+import { createContext, parseChoice, parseInteger } from './context.js';
+import { pinSourcesFor } from './hsm-options.js';
+
+interface ProvisionFlags extends ConnectionFlags {
+  claimCert?: string;
+  claimKey?: string;
+  template?: string;
+  param?: string[];
+  keyType: KeyType;
+  certOut?: string;
+  certToToken?: boolean;
+  stateDir: string;
+  dryRun?: boolean;
+  answerTimeout: number;
+  stopAfter?: Step;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function need<T>(value: T | undefined, flag: string, key: string): T {
+  if (value === undefined) throw new TrustlinkError('USAGE', `provision needs ${flag} (or "${key}" in the config file)`);
+  return value;
+}
+
+export function provisionCommand(): Command {
+  const command = new Command('provision')
+    .description('first boot: make the device key inside the token, get its certificate and thing from AWS IoT fleet provisioning, and update the config')
+    .option('--claim-cert <file>', 'the claim certificate shared by a batch of devices (config: provisioningClaimCert)')
+    .option('--claim-key <file|uri>', 'its key: a PEM file or a PKCS#11 URI (config: provisioningClaimKey)')
+    .option('--template <name>', 'the fleet-provisioning template (config: provisioningTemplate)')
+    .option('--param <key=value>', 'a template parameter, e.g. SerialNumber=A123 (repeatable; config: provisioningParameters)', collect)
+    .option('--key-type <type>', `type of the device key when it is generated: ${KEY_TYPES.join(', ')}`, parseChoice(KEY_TYPES), 'ec-p256')
+    .option('--cert-out <file>', 'write the device certificate to this file (atomically) instead of the token')
+    .option('--cert-to-token', 'store the device certificate in the token beside its key (the default)')
+    .option('--state-dir <dir>', 'where progress and the "provisioned" marker are kept', DEFAULT_STATE_DIR)
+    .option('--answer-timeout <seconds>', 'how long to wait for each AWS IoT answer', parseInteger(1, 600), 30)
+    .option('--dry-run', 'show what would be done, and do nothing')
+    .addOption(new Option('--stop-after <step>', 'test hook: die like a power cut after this step').choices(STEPS).hideHelp());
+  addConnectionOptions(command);
+  command.addHelpText('after', `
+--key names the device key (object= is its label): it is generated inside the
+token when the token does not hold it yet, and reused when it does. The claim
+certificate may publish only to the fleet-provisioning topics (see the README).
+A run cut short (power cut, lost network) is finished by running it again.
+Once done, <state-dir>/provisioned exists and a rerun does nothing.
+
+Example:
+  trustlink provision --config /etc/trustlink/config.json \\
+    --claim-cert /etc/trustlink/claim.pem --claim-key /etc/trustlink/claim.key \\
+    --template FactoryTemplate --param SerialNumber=$(cat /sys/firmware/devicetree/base/serial-number) \\
+    --key 'pkcs11:token=dev;object=devkey' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file /etc/trustlink/pin`);
+  return command.action(async (flags: ProvisionFlags, self: Command) => {
+    if (flags.certOut !== undefined && flags.certToToken) throw new TrustlinkError('USAGE', '--cert-out and --cert-to-token exclude each other');
+    const { loaded, log, output, env } = createContext(self, {
+      ...connectionFlagsToConfig(flags),
+      provisioningClaimCert: flags.claimCert,
+      provisioningClaimKey: flags.claimKey,
+      provisioningTemplate: flags.template,
+      provisioningParameters: flags.param,
+    });
+    const { config } = loaded;
+    const keyText = need(config.key, '--key', 'key');
+    if (!isPkcs11Uri(keyText)) throw new TrustlinkError('USAGE', 'provision makes the device key inside a token: --key must be a PKCS#11 URI such as pkcs11:token=dev;object=devkey');
+    const deviceKey = parsePkcs11Uri(keyText);
+    const state = openState(flags.stateDir);
+    const configFile = loaded.file ?? DEFAULT_CONFIG_FILE;
+    const plan = {
+      config,
+      claimCert: need(config.provisioningClaimCert, '--claim-cert', 'provisioningClaimCert'),
+      claimKey: need(config.provisioningClaimKey, '--claim-key', 'provisioningClaimKey'),
+      template: need(config.provisioningTemplate, '--template', 'provisioningTemplate'),
+      parameters: parseParameters(config.provisioningParameters ?? []),
+      deviceKey,
+      keyType: flags.keyType,
+      certOut: flags.certOut,
+      configFile,
+      state,
+      answerTimeoutMs: flags.answerTimeout * 1000,
+      pinSources: pinSourcesFor(config, env, deviceKey),
+    };
+    if (state.isProvisioned()) {
+      output.result(`already provisioned (${state.dir}/provisioned exists); nothing to do`, { event: 'provision', alreadyProvisioned: true, stateDir: state.dir });
+      return;
+    }
+    if (flags.dryRun) {
+      const resumed = state.readRegistered();
+      const lines = [
+        `key: find "${deviceKey.object ?? '?'}" in token "${deviceKey.token ?? '?'}", or generate it (${flags.keyType})`,
+        resumed ? `register: already done (thing "${resumed.thingName}"), resuming from the state file` : `register: connect to ${config.endpoint} as ${plan.claimCert}, CSR to ${CREATE_FROM_CSR_TOPIC}, then template "${plan.template}" with ${JSON.stringify(plan.parameters)}`,
+        `store: the certificate ${flags.certOut ? `in ${flags.certOut}` : 'in the token beside the key'}`,
+        `config: set certFile, key, thingName, clientId in ${configFile}`,
+        `verify: connect once with the new identity, then mark ${state.dir}/provisioned`,
+      ];
+      output.result(`dry run, nothing done:\n  ${lines.join('\n  ')}`, { event: 'provision-plan', steps: lines });
+      return;
+    }
+    const result = await provision(plan, {
+      log,
+      stepDone(step, detail) {
+        log.info('provisioning step done', { step, detail });
+        // A power cut after this step, for the tests: no cleanup, no flush.
+        if (step === flags.stopAfter) process.kill(process.pid, 'SIGKILL');
+      },
+    });
+    output.result(`provisioned as thing "${result.thingName}" (client ID ${result.clientId}); certificate ${result.certRef}; key ${result.keyUri}${result.keyGenerated ? ' (generated)' : ' (reused)'}; verified by a connection`, { event: 'provision', ...result });
+  });
+}
