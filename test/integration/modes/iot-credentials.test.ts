@@ -139,3 +139,12 @@ it('keeps retrying with backoff, saying why, while the credentials provider answ
     await subscriber.stop();
   }
 });
+
+it('names the missing provider setting before any connect attempt', async () => {
+  const args = iotSigv4().filter((arg, at, all) => arg !== '--role-alias' && all[at - 1] !== '--role-alias');
+  const [fetchesBefore, seenBefore] = [provider.requestCount, s.standin.seen.length];
+  const result = await trustlink(['connect', ...args], freshCacheEnv());
+  expect(result.code).toBe(64);
+  expect(result.stderr).toContain('--role-alias is required (or "credentials.roleAlias" in the config file)');
+  expect([provider.requestCount, s.standin.seen.length]).toEqual([fetchesBefore, seenBefore]);
+});
