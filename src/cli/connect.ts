@@ -27,12 +27,16 @@ Examples:
   trustlink connect --auth sigv4 --credentials-source cognito --cognito-identity eu-west-1:0123abcd-... \\
     --endpoint abc123-ats.iot.eu-west-1.amazonaws.com --ca-file AmazonRootCA1.pem
 
+  # SigV4 websocket, credentials from the AWS IoT credentials provider, fetched with the token key
+  trustlink connect --auth sigv4 --credentials-source iot --credentials-endpoint abc123.credentials.iot.eu-west-1.amazonaws.com \\
+    --role-alias mqtt-device --cert device.pem --key 'pkcs11:token=dev;object=devkey' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
+    --pin-file /etc/trustlink/pin --endpoint abc123-ats.iot.eu-west-1.amazonaws.com --ca-file AmazonRootCA1.pem
+
   # custom authorizer, token signed inside the token device
   trustlink connect --auth custom --authorizer my-authorizer --token-key-name token --token-value @/etc/trustlink/auth-token \\
     --token-signing-key 'pkcs11:token=dev;object=authkey' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file /etc/trustlink/pin \\
     --endpoint abc123-ats.iot.eu-west-1.amazonaws.com --ca-file AmazonRootCA1.pem
 
-"--credentials-source iot" (the IoT credentials provider) is not offered yet.
 Exit status: 0 when the broker accepted the connection; see the README for the others.`);
   return command.action(async (flags: ConnectionFlags, self: Command) => {
     const { loaded, log, output } = createContext(self, connectionFlagsToConfig(flags));

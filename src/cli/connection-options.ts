@@ -13,7 +13,13 @@ export interface IdentityFlags {
   thingName?: string;
 }
 
-export interface ConnectionFlags extends IdentityFlags {
+/** Where the AWS IoT credentials provider is and which role alias to ask it for. */
+export interface CredentialsProviderFlags {
+  credentialsEndpoint?: string;
+  roleAlias?: string;
+}
+
+export interface ConnectionFlags extends IdentityFlags, CredentialsProviderFlags {
   endpoint?: string;
   port?: number;
   clientId?: string;
@@ -48,12 +54,25 @@ export function addIdentityOptions(command: Command, caDescription: string): Com
     .option('--thing-name <name>', 'AWS IoT thing name');
 }
 
+/** The credentials provider flags, shared by `creds` and the connecting commands; `scope` prefixes their help (e.g. "sigv4 + iot: "). */
+export function addCredentialsProviderOptions(command: Command, scope = ''): Command {
+  return command
+    .option('--credentials-endpoint <host[:port]>', `${scope}the account's iot:CredentialProvider endpoint (config: credentials.endpoint)`)
+    .option('--role-alias <alias>', `${scope}AWS IoT role alias naming the IAM role to assume (config: credentials.roleAlias)`);
+}
+
+/** No credentials key unless a flag is given, so the config file's stays whole. */
+export function credentialsProviderFlagsToConfig(flags: CredentialsProviderFlags): Partial<Record<ConfigKey, unknown>> {
+  if (flags.credentialsEndpoint === undefined && flags.roleAlias === undefined) return {};
+  return { credentials: { endpoint: flags.credentialsEndpoint, roleAlias: flags.roleAlias } };
+}
+
 export function addConnectionOptions(command: Command): Command {
   command
     .option('--endpoint <host>', 'broker host name (AWS IoT: your iot:Data-ATS endpoint)')
     .option('--port <port>', 'broker port; mtls on 443 offers ALPN x-amzn-mqtt-ca (default: 8883 for mtls, 443 otherwise)', parseInteger(1, 65535));
   addIdentityOptions(command, 'CA certificate(s) the broker must chain to (AWS IoT: Amazon Root CA 1)');
-  return command
+  command
     .option('--client-id <id>', 'MQTT client ID (default: the thing name, else trustlink-HOST-RANDOM)')
     .option('--mqtt <version>', `MQTT version: ${MQTT_VERSIONS.join(' or ')} (default: 5)`, parseChoice(MQTT_VERSIONS))
     .option('--keep-alive <seconds>', 'MQTT keep-alive, 30-1200 seconds (default: 300)', parseInteger(30, 1200))
@@ -63,7 +82,9 @@ export function addConnectionOptions(command: Command): Command {
     .option('--credentials-source <source>', `sigv4: where AWS credentials come from: ${CREDENTIALS_SOURCES.join(', ')} (default: env)`, parseChoice(CREDENTIALS_SOURCES))
     .option('--cognito-identity <id>', 'sigv4 + cognito: the Cognito identity ID (region:uuid)')
     .option('--cognito-login <provider=token>', 'sigv4 + cognito: a login, token as TEXT or @FILE (repeatable)', collect)
-    .option('--cognito-endpoint <host[:port]>', 'sigv4 + cognito: Cognito endpoint (default: cognito-identity.<region>.amazonaws.com)')
+    .option('--cognito-endpoint <host[:port]>', 'sigv4 + cognito: Cognito endpoint (default: cognito-identity.<region>.amazonaws.com)');
+  addCredentialsProviderOptions(command, 'sigv4 + iot: ');
+  return command
     .option('--authorizer <name>', 'custom: the AWS IoT custom authorizer name')
     .option('--auth-username <name>', 'custom: MQTT username handed to the authorizer')
     .option('--auth-password-file <file>', 'custom: file holding the MQTT password handed to the authorizer')
@@ -88,6 +109,7 @@ export function identityFlagsToConfig(flags: IdentityFlags): Partial<Record<Conf
 export function connectionFlagsToConfig(flags: ConnectionFlags): Partial<Record<ConfigKey, unknown>> {
   return {
     ...identityFlagsToConfig(flags),
+    ...credentialsProviderFlagsToConfig(flags),
     endpoint: flags.endpoint,
     port: flags.port,
     clientId: flags.clientId,

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { ConfigKey } from '../config/schema.js';
-import { CredentialsCache, defaultCacheDir } from '../credentials/cache.js';
+import { CredentialsCache, defaultCacheDir, readThrough } from '../credentials/cache.js';
 import { environmentVariables, exportLines, OUTPUT_FORMATS, processCredentials, type OutputFormat } from '../credentials/formats.js';
 import { CredentialsKeeper } from '../credentials/keeper.js';
 import type { FetchedCredentials } from '../credentials/provider-client.js';
@@ -16,12 +16,12 @@ import { ECS_PATH, isLoopbackAddress, startCredentialsServer } from '../credenti
 import { credentialsTarget, openClientFor, targetCacheKey } from '../credentials/settings.js';
 import { readOrCreateToken } from '../credentials/token-file.js';
 import type { Output } from './output.js';
-import { addIdentityOptions, identityFlagsToConfig, type IdentityFlags } from './connection-options.js';
+import {
+  addCredentialsProviderOptions, addIdentityOptions, credentialsProviderFlagsToConfig, identityFlagsToConfig, type CredentialsProviderFlags, type IdentityFlags,
+} from './connection-options.js';
 import { createContext, parseChoice, parseInteger } from './context.js';
 
-interface CredsFlags extends IdentityFlags {
-  credentialsEndpoint?: string;
-  roleAlias?: string;
+interface CredsFlags extends IdentityFlags, CredentialsProviderFlags {
   format: OutputFormat;
   cacheDir?: string;
   cache: boolean;
@@ -36,10 +36,7 @@ interface ServeFlags {
 }
 
 function credsFlagsToConfig(flags: CredsFlags): Partial<Record<ConfigKey, unknown>> {
-  const credentials = flags.credentialsEndpoint !== undefined || flags.roleAlias !== undefined
-    ? { endpoint: flags.credentialsEndpoint, roleAlias: flags.roleAlias }
-    : undefined;
-  return { ...identityFlagsToConfig(flags), credentials };
+  return { ...identityFlagsToConfig(flags), ...credentialsProviderFlagsToConfig(flags) };
 }
 
 function print(output: Output, format: OutputFormat, fetched: FetchedCredentials): void {
@@ -139,9 +136,8 @@ Example:
 
 export function credsCommand(): Command {
   const command = new Command('creds')
-    .description('print temporary AWS credentials from the AWS IoT credentials provider, fetched with the device key')
-    .option('--credentials-endpoint <host[:port]>', 'the account\'s iot:CredentialProvider endpoint (config: credentials.endpoint)')
-    .option('--role-alias <alias>', 'AWS IoT role alias naming the IAM role to assume (config: credentials.roleAlias)');
+    .description('print temporary AWS credentials from the AWS IoT credentials provider, fetched with the device key');
+  addCredentialsProviderOptions(command);
   addIdentityOptions(command, 'CA certificate(s) the credentials endpoint must chain to (AWS: Amazon Root CA 1; default: the system store)');
   command
     .option('--format <format>', `what to print: ${OUTPUT_FORMATS.join(', ')}`, parseChoice(OUTPUT_FORMATS), 'process')
@@ -174,22 +170,15 @@ Examples:
     const target = credentialsTarget(loaded.config);
     const marginMs = flags.refreshMargin * 1000;
     const fresh = (expiresAt: Date): boolean => isFresh(expiresAt, marginMs, new Date());
-    const key = flags.cache ? targetCacheKey(target) : undefined;
-    const cache = key !== undefined ? CredentialsCache.open(flags.cacheDir ?? defaultCacheDir(env), log) : undefined;
-
-    let fetched = key !== undefined ? cache?.read(key, fresh) : undefined;
-    if (fetched !== undefined) {
-      log.debug('using cached credentials', { expiration: fetched.credentials.expiration });
-    } else {
+    const cache = flags.cache ? { key: targetCacheKey(target), store: CredentialsCache.open(flags.cacheDir ?? defaultCacheDir(env), log) } : undefined;
+    const fetched = await readThrough(cache, fresh, async () => {
       const opened = await openClientFor(loaded.config, target, flags.timeout * 1000, log, env);
       try {
-        fetched = await opened.client.fetch();
+        return await opened.client.fetch();
       } finally {
         opened.close();
       }
-      // Credentials that live shorter than the margin would never be read back.
-      if (key !== undefined && fresh(fetched.credentials.expiresAt)) cache?.write(key, fetched);
-    }
+    }, log);
     print(output, flags.format, fetched);
   });
 }

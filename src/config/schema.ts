@@ -27,8 +27,8 @@ const topicName = v.pipe(
 export const MQTT_VERSIONS = ['5', '3.1.1'] as const;
 export const AUTH_MODES = ['mtls', 'sigv4', 'custom'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
-/** Where SigV4 credentials come from; "iot" (the credentials provider) joins when that work lands. */
-export const CREDENTIALS_SOURCES = ['env', 'cognito'] as const;
+/** Where SigV4 credentials come from: the environment, Cognito, or the AWS IoT credentials provider (with the device key). */
+export const CREDENTIALS_SOURCES = ['env', 'cognito', 'iot'] as const;
 
 /** The IoT credentials provider: both keys optional here so each layer may set one; commands say which they need. */
 const credentials = v.strictObject({

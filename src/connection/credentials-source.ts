@@ -5,8 +5,10 @@
  */
 import type { Config } from '../config/schema.js';
 import { cognitoCredentials } from '../credentials/cognito.js';
+import { iotCredentials } from '../credentials/iot-source.js';
 import type { AwsCredentials, CredentialsSource } from '../credentials/types.js';
 import { TrustlinkError } from '../errors.js';
+import type { Logger } from '../log/log.js';
 import { readValueOrFile } from './value-or-file.js';
 
 /** Refresh this long before expiry, as the AWS SDKs do: a connect must not race the deadline. */
@@ -20,7 +22,7 @@ export function envCredentials(env: NodeJS.ProcessEnv): CredentialsSource {
       const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
       if (!accessKeyId || !secretAccessKey) {
         throw new TrustlinkError('CREDENTIALS_MISSING', 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set for --credentials-source env', {
-          hint: 'export them (and AWS_SESSION_TOKEN for temporary credentials), or use --credentials-source cognito',
+          hint: 'export them (and AWS_SESSION_TOKEN for temporary credentials), or use --credentials-source cognito or iot',
         });
       }
       return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
@@ -58,8 +60,9 @@ function parseLogin(login: string): [string, string] {
   return [provider, readValueOrFile(value, `token of the Cognito login ${provider}`)];
 }
 
-export function credentialsSourceFrom(config: Config, region: string, caPem: string | undefined, env: NodeJS.ProcessEnv): CredentialsSource {
+export function credentialsSourceFrom(config: Config, region: string, caPem: string | undefined, log: Logger, env: NodeJS.ProcessEnv): CredentialsSource {
   if (config.credentialsSource === 'env') return envCredentials(env);
+  if (config.credentialsSource === 'iot') return refreshing(iotCredentials(config, REFRESH_MARGIN_MS, log, env));
   if (config.cognitoIdentity === undefined) {
     throw new TrustlinkError('USAGE', '--cognito-identity is required with --credentials-source cognito (or "cognitoIdentity" in the config file)', {
       hint: 'the identity ID looks like eu-west-1:0123abcd-0000-0000-0000-000000000000',

@@ -81,7 +81,7 @@ function alpnForMode(config: Config, port: number): string[] {
 function websocketFor(config: Config, endpoint: string, caPem: string | undefined, log: Logger, env: NodeJS.ProcessEnv): WebsocketSettings | undefined {
   if (config.auth === 'sigv4') {
     const region = requireRegion(config.region, endpoint);
-    return sigv4Handshake(credentialsSourceFrom(config, region, caPem, env), region, log);
+    return sigv4Handshake(credentialsSourceFrom(config, region, caPem, log, env), region, log);
   }
   // Custom auth over websockets sends its credentials in CONNECT, so the upgrade goes out as is;
   // aws-crt's MQTT 5 client speaks websockets only when it is given a transform.

@@ -133,3 +133,24 @@ export class CredentialsCache {
     }
   }
 }
+
+/**
+ * The cached credentials while they are fresh, else fetched ones, cached if
+ * they will be fresh when read back (ones that live shorter than the margin
+ * would never be).
+ */
+export async function readThrough(
+  cache: { store: CredentialsCache | undefined; key: string } | undefined,
+  isFresh: (expiresAt: Date) => boolean,
+  fetch: () => Promise<FetchedCredentials>,
+  log: Logger,
+): Promise<FetchedCredentials> {
+  const cached = cache?.store?.read(cache.key, isFresh);
+  if (cached !== undefined) {
+    log.debug('using cached credentials', { expiration: cached.credentials.expiration });
+    return cached;
+  }
+  const fetched = await fetch();
+  if (isFresh(fetched.credentials.expiresAt)) cache?.store?.write(cache.key, fetched);
+  return fetched;
+}

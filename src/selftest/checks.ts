@@ -1,7 +1,7 @@
 /**
  * The self-test's checks, in the order they run. Each is a small object
- * {id, name, requires, timeoutMs, run}; to add one (the credentials
- * provider, say), write it here and put it in SELFTEST_CHECKS.
+ * {id, name, requires, timeoutMs, run}; to add one, write it here and
+ * put it in SELFTEST_CHECKS.
  */
 import { X509Certificate, createPrivateKey, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
@@ -10,6 +10,8 @@ import { loadConfig } from '../config/load.js';
 import { connect } from '../connection/connect.js';
 import { certificateReader, pemCertificates, readCaBundle, readTextFile, type CertSource } from '../connection/identity.js';
 import { certSourceFrom, defaultPort, keySourceFrom } from '../connection/settings.js';
+import { describeEndpoint } from '../credentials/endpoint.js';
+import { credentialsTarget, openClientFor } from '../credentials/settings.js';
 import { TrustlinkError } from '../errors.js';
 import { constants as ck, Pkcs11Module } from '../pkcs11/native.js';
 import { describePinFlags } from '../pkcs11/pin-flags.js';
@@ -350,7 +352,29 @@ export const pubsubCheck: SelftestCheck = {
   },
 };
 
-/** In order. The credentials-provider check (issue 5) goes after pubsub. */
+export const credentialsCheck: SelftestCheck = {
+  id: 'credentials',
+  name: 'credentials-provider fetch',
+  requires: ['certificate'],
+  network: true,
+  // One fetch: connect, handshake, request and answer share the configured time.
+  timeoutMs: (context) => need(context.config, 'the config').connectTimeoutMs + 2_000,
+  hint: 'check credentials.endpoint (aws iot describe-endpoint --endpoint-type iot:CredentialProvider) and credentials.roleAlias (aws iot list-role-aliases)',
+  async run(context) {
+    const config = need(context.config, 'the config');
+    if (config.credentials?.endpoint === undefined || config.credentials.roleAlias === undefined) {
+      return notApplicable('no credentials.endpoint and credentials.roleAlias configured');
+    }
+    const target = credentialsTarget(config);
+    const opened = await openClientFor(config, target, config.connectTimeoutMs, context.log, context.env);
+    context.cleanups.push(() => opened.close());
+    // Fetched, never cached nor shown: the report names the key by its last 4 characters only.
+    const { credentials } = await opened.client.fetch();
+    return pass(`${describeEndpoint(target.endpoint)}, role alias "${target.roleAlias}": access key …${credentials.accessKeyId.slice(-4)}, expires ${credentials.expiration}`);
+  },
+};
+
+/** In order. */
 export const SELFTEST_CHECKS: readonly SelftestCheck[] = [
   configCheck,
   clockCheck,
@@ -366,4 +390,5 @@ export const SELFTEST_CHECKS: readonly SelftestCheck[] = [
   tlsCheck,
   mqttCheck,
   pubsubCheck,
+  credentialsCheck,
 ];

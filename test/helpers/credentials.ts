@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CredentialsProviderStandIn } from '../standin/credentials-provider.js';
+import { CredentialsProviderStandIn, type CredentialsProviderOptions } from '../standin/credentials-provider.js';
 import { makeTempDir } from './paths.js';
 import { createPki, type TestPki } from './pki.js';
 import { createSoftHsmToken, type TestToken } from './softhsm.js';
@@ -52,7 +52,7 @@ function deviceFor(dir: string, pki: TestPki, token: TestToken, provider: Creden
 }
 
 /** A stand-in of its own (started), serving ROLE_ALIAS with the test PKI's server certificate. */
-export async function startProvider(pki: TestPki, options: { lifetimeSeconds?: number } = {}): Promise<CredentialsProviderStandIn> {
+export async function startProvider(pki: TestPki, options: Pick<CredentialsProviderOptions, 'lifetimeSeconds' | 'issue'> = {}): Promise<CredentialsProviderStandIn> {
   const provider = new CredentialsProviderStandIn({
     caPem: readFileSync(pki.caFile, 'utf8'),
     certPem: readFileSync(pki.serverCert, 'utf8'),

@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { KnownCredentials } from './sigv4-verify.js';
 
 export type CredentialsProviderMode =
   | 'ok'
@@ -46,6 +47,12 @@ export interface CredentialsProviderOptions {
   /** credentialDurationSeconds: how long the issued credentials live. */
   lifetimeSeconds?: number;
   slowMs?: number;
+  /**
+   * Makes the credentials to hand out (lifetime in ms, negative: already
+   * expired), e.g. the AWS IoT stand-in's, so that its SigV4 check accepts
+   * them; by default random ones nothing else knows.
+   */
+  issue?: (lifetimeMs: number) => KnownCredentials;
 }
 
 export interface ProviderRequestRecord {
@@ -138,12 +145,15 @@ export class CredentialsProviderStandIn {
   }
 
   #issue(expiresInSeconds: number): IssuedCredentials {
-    const credentials = {
-      accessKeyId: `ASIA${randomUpper(16)}`,
-      secretAccessKey: randomBytes(30).toString('base64'),
-      sessionToken: randomBytes(600).toString('base64'),
-      expiration: isoSeconds(new Date(Date.now() + expiresInSeconds * 1000)),
-    };
+    const shared = this.#options.issue?.(expiresInSeconds * 1000);
+    const credentials = shared !== undefined
+      ? { accessKeyId: shared.accessKeyId, secretAccessKey: shared.secretAccessKey, sessionToken: shared.sessionToken ?? '', expiration: isoSeconds(shared.expiration ?? new Date()) }
+      : {
+        accessKeyId: `ASIA${randomUpper(16)}`,
+        secretAccessKey: randomBytes(30).toString('base64'),
+        sessionToken: randomBytes(600).toString('base64'),
+        expiration: isoSeconds(new Date(Date.now() + expiresInSeconds * 1000)),
+      };
     this.issued.push(credentials);
     return credentials;
   }

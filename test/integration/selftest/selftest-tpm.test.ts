@@ -6,8 +6,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ROLE_ALIAS, startProvider } from '../../helpers/credentials.js';
 import { trustlink } from '../../helpers/run.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
+import type { CredentialsProviderStandIn } from '../../standin/credentials-provider.js';
 
 interface Check {
   id: string;
@@ -16,12 +18,15 @@ interface Check {
 }
 
 let stack: TestStack;
+let provider: CredentialsProviderStandIn;
 
 beforeAll(async () => {
   stack = await createStack('selftest-tpm', { token: 'tpm' });
+  provider = await startProvider(stack.pki);
 });
 
 afterAll(async () => {
+  await provider?.stop();
   await stack?.close();
 });
 
@@ -31,12 +36,14 @@ async function selftest(args: string[]): Promise<{ code: number | null; checks: 
   return { code: result.code, checks: Object.fromEntries(report.checks.map((check) => [check.id, check])) };
 }
 
-it('passes every check with the key in the TPM, round trip included', async () => {
-  const { code, checks } = await selftest(stack.args);
+it('passes every check with the key in the TPM, round trip and credentials provider included', async () => {
+  const { code, checks } = await selftest([...stack.args, '--credentials-endpoint', provider.endpoint, '--role-alias', ROLE_ALIAS]);
   expect(code).toBe(0);
   const notPassed = Object.values(checks).filter((check) => check.status !== 'pass').map((check) => `${check.id}: ${check.status}`);
   // The helper's certificate is valid 30 days: the expiry horizon warns.
   expect(notPassed).toEqual(['certificate: warn']);
+  // The TPM key signed the credentials provider's handshake too.
+  expect(checks.credentials?.detail).toContain(`access key …${provider.issued.at(-1)!.accessKeyId.slice(-4)}`);
   expect(checks.token?.detail).toContain('tpm2-pkcs11 does not report PIN retries or lockout');
   expect(checks.key?.detail).toContain('sensitive=true, extractable=false, never-extractable=true');
 });

@@ -10,10 +10,12 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certifyWithDates } from '../../helpers/certificates.js';
+import { ROLE_ALIAS, startProvider } from '../../helpers/credentials.js';
 import { REPO } from '../../helpers/paths.js';
 import { runChecked, trustlink, type RunResult } from '../../helpers/run.js';
 import { createSoftHsmToken } from '../../helpers/softhsm.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
+import type { CredentialsProviderStandIn } from '../../standin/credentials-provider.js';
 
 interface Report {
   version: string;
@@ -78,8 +80,9 @@ describe('a healthy device', () => {
     expect(report.device).toBe('thing-1');
     expect(statusOf(report)).toEqual({
       config: 'pass', clock: 'pass', 'pkcs11-module': 'pass', token: 'pass', login: 'pass', key: 'pass', sign: 'pass',
-      certificate: 'pass', ca: 'pass', dns: 'pass', tcp: 'pass', tls: 'pass', mqtt: 'pass', pubsub: 'pass',
+      certificate: 'pass', ca: 'pass', dns: 'pass', tcp: 'pass', tls: 'pass', mqtt: 'pass', pubsub: 'pass', credentials: 'skip',
     });
+    expect(check(report, 'credentials').detail).toBe('no credentials.endpoint and credentials.roleAlias configured');
     expect(check(report, 'key').detail).toContain('sensitive=true, extractable=false, never-extractable=true');
     expect(check(report, 'sign').detail).toMatch(/^ECDSA SHA-256 signature made in [\d.]+ ms and verified$/);
     expect(JSON.parse(readFileSync(reportFile, 'utf8'))).toEqual(report);
@@ -110,13 +113,13 @@ describe('a healthy device', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^✓ configuration +\d+ ms {2}no config file/);
     expect(lines).toContainEqual(expect.stringMatching(/^- endpoint resolves +\d+ ms {2}skipped: --no-network$/));
-    expect(lines.at(-1)).toMatch(/^selftest PASS for thing-1: 9 passed, 0 failed, 0 warned, 5 skipped in \d+ ms$/);
+    expect(lines.at(-1)).toMatch(/^selftest PASS for thing-1: 9 passed, 0 failed, 0 warned, 6 skipped in \d+ ms$/);
   });
 
   it('with --no-network, needs no broker and runs no network check', async () => {
     const { result, report } = await selftest(['--no-network'], { '--endpoint': 'broker.invalid', '--port': '1' });
     expect(result.code).toBe(0);
-    for (const id of ['dns', 'tcp', 'tls', 'mqtt', 'pubsub']) expect(check(report, id)).toMatchObject({ status: 'skip', detail: 'skipped: --no-network' });
+    for (const id of ['dns', 'tcp', 'tls', 'mqtt', 'pubsub', 'credentials']) expect(check(report, id)).toMatchObject({ status: 'skip', detail: 'skipped: --no-network' });
   });
 
   it('warns, and exits 0, when the certificate expires within 30 days', async () => {
@@ -214,6 +217,46 @@ describe('each failure is named by its check', () => {
       expect(statusOf(report)).toMatchObject({ dns: 'pass', tcp: 'fail', tls: 'skip', mqtt: 'skip', pubsub: 'skip' });
     } finally {
       await stack.broker.start();
+    }
+  });
+});
+
+describe('the credentials-provider check', () => {
+  let provider: CredentialsProviderStandIn;
+  beforeAll(async () => {
+    provider = await startProvider(stack.pki);
+  });
+  afterAll(async () => {
+    await provider?.stop();
+  });
+  const providerArgs = (): string[] => ['--credentials-endpoint', provider.endpoint, '--role-alias', ROLE_ALIAS];
+
+  it('fetches credentials with the device key and reports the key\'s last 4 characters and the expiration, nothing secret', async () => {
+    const before = provider.requestCount;
+    const { result, report } = await selftest(providerArgs());
+    expect(result.code, result.stderr).toBe(0);
+    expect(provider.requestCount).toBe(before + 1);
+    const issued = provider.issued.at(-1)!;
+    expect(check(report, 'credentials')).toMatchObject({
+      status: 'pass',
+      detail: `${provider.endpoint}, role alias "${ROLE_ALIAS}": access key …${issued.accessKeyId.slice(-4)}, expires ${issued.expiration}`,
+    });
+    for (const secret of [issued.accessKeyId, issued.secretAccessKey, issued.sessionToken]) expect(result.stdout + result.stderr).not.toContain(secret);
+  });
+
+  it('a 403 from the credentials provider fails the credentials check, with a hint', async () => {
+    provider.mode = 'forbidden';
+    try {
+      const { result, report } = await selftest(providerArgs());
+      expect(result.code).toBe(1);
+      expect(firstFailure(report)).toBe('credentials');
+      expect(check(report, 'credentials')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('answered 403'),
+        hint: expect.stringContaining('iot:AssumeRoleWithCertificate'),
+      });
+    } finally {
+      provider.mode = 'ok';
     }
   });
 });
