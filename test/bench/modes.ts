@@ -13,35 +13,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { REFRESH_MARGIN_MS } from '../../src/connection/credentials-source.js';
 import { ROLE_ALIAS, THING_NAME, startProvider } from '../helpers/credentials.js';
 import { RunningCli, trustlink } from '../helpers/run.js';
-import { AUTHORIZER, REGION, createStandinStack } from '../helpers/standin-stack.js';
+import { connectionModes, createStandinStack } from '../helpers/standin-stack.js';
+import { median } from './timing.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 15);
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 const s = await createStandinStack('bench-modes');
 // The credentials provider hands out credentials the stand-in's SigV4 check accepts.
 const provider = await startProvider(s.stack.pki, { issue: s.standin.issueCredentials });
 try {
-  const credentials = s.standin.issueCredentials();
-  const awsEnv = { ...s.stack.env, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken };
-  const identity = 'eu-west-1:0000aaaa-0000-0000-0000-000000000000';
-  s.standin.cognito.identities.set(identity, { lifetimeMs: 3_600_000 });
-  const sigv4 = ['--auth', 'sigv4', '--region', REGION, ...s.endpoint(s.standin.ports.websocket)];
-  const custom = ['--auth', 'custom', '--authorizer', AUTHORIZER.name, '--token-key-name', AUTHORIZER.tokenKeyName, '--token-value', 'device-42',
-    '--token-signing-key', s.signer.keyUri, '--pkcs11-module', s.signer.modulePath, '--pin-file', s.signer.pinFile];
-  const modes: Array<[string, string[], NodeJS.ProcessEnv]> = [
-    ['mtls (token key)', [...s.endpoint(s.standin.ports.mtls), ...s.device], s.stack.env],
-    ['sigv4, env credentials', sigv4, awsEnv],
-    ['sigv4, Cognito', [...sigv4, '--credentials-source', 'cognito', '--cognito-identity', identity, '--cognito-endpoint', `localhost:${s.standin.ports.cognito}`], s.stack.env],
-    ['custom, direct, token signed in the token', [...s.endpoint(s.standin.ports.custom), ...custom], s.signer.env],
-    ['custom, websocket, token signed in the token', [...s.endpoint(s.standin.ports.websocket), ...custom, '--websocket'], s.signer.env],
-  ];
+  const { modes, sigv4 } = connectionModes(s);
   const results: Array<{ mode: string; wallMs: number; connectMs: number }> = [];
-  for (const [mode, args, env] of modes) {
+  for (const { name: mode, args, env } of modes) {
     const wall: number[] = [];
     const connect: number[] = [];
     for (let run = 0; run < runs; run++) {

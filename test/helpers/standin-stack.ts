@@ -60,3 +60,41 @@ export async function createStandinStack(name: string): Promise<StandinStack> {
     },
   };
 }
+
+export interface ConnectionMode {
+  /** Short, for tables. */
+  name: string;
+  /** What the mode is, for people reading the demo. */
+  title: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface ConnectionModes {
+  modes: ConnectionMode[];
+  /** Flags shared by the SigV4 modes, and by the custom-authorizer modes. */
+  sigv4: string[];
+  custom: string[];
+  /** The environment of the `env` credentials source. */
+  awsEnv: NodeJS.ProcessEnv;
+}
+
+/** Every connection mode against the stand-in, in the order a new user would try them. */
+export function connectionModes(s: StandinStack): ConnectionModes {
+  const credentials = s.standin.issueCredentials();
+  const awsEnv = { ...s.stack.env, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken };
+  const identity = 'eu-west-1:0000aaaa-0000-0000-0000-000000000000';
+  s.standin.cognito.identities.set(identity, { lifetimeMs: 3_600_000 });
+  const sigv4 = ['--auth', 'sigv4', '--region', REGION, ...s.endpoint(s.standin.ports.websocket)];
+  const custom = ['--auth', 'custom', '--authorizer', AUTHORIZER.name, '--token-key-name', AUTHORIZER.tokenKeyName, '--token-value', 'device-42',
+    '--token-signing-key', s.signer.keyUri, '--pkcs11-module', s.signer.modulePath, '--pin-file', s.signer.pinFile];
+  const cognito = [...sigv4, '--credentials-source', 'cognito', '--cognito-identity', identity, '--cognito-endpoint', `localhost:${s.standin.ports.cognito}`];
+  const modes: ConnectionMode[] = [
+    { name: 'mtls (token key)', title: 'mtls: device certificate, key in the token', args: [...s.endpoint(s.standin.ports.mtls), ...s.device], env: s.stack.env },
+    { name: 'sigv4, env credentials', title: 'sigv4 websocket, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN', args: sigv4, env: awsEnv },
+    { name: 'sigv4, Cognito', title: 'sigv4 websocket, credentials from Cognito GetCredentialsForIdentity', args: cognito, env: s.stack.env },
+    { name: 'custom, direct, token signed in the token', title: 'custom authorizer, MQTT with ALPN "mqtt", token signed inside the token', args: [...s.endpoint(s.standin.ports.custom), ...custom], env: s.signer.env },
+    { name: 'custom, websocket, token signed in the token', title: 'custom authorizer over a websocket', args: [...s.endpoint(s.standin.ports.websocket), ...custom, '--websocket'], env: s.signer.env },
+  ];
+  return { modes, sigv4, custom, awsEnv };
+}
