@@ -135,4 +135,4 @@ step "7. A wrong PIN is tried once and reported, never retried"
 echo 000000 > "$WORK/wrong-pin"
 "$TRUSTLINK" --config "$WORK/config.json" publish --pin-file "$WORK/wrong-pin" --topic demo/hello --message x || echo "(exit status $?)"
 
-step "Done: everything ran on loopback; the demo folder and its processes are removed now."
+step "Token demo done: its folder and processes are removed when this script exits."
