@@ -38,8 +38,9 @@ Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,
 which wins over the file. The token PIN never goes on the command line.
 
-Exit status: 0 ok, 64 usage, 69 unreachable/refused, 70 internal error,
-76 malformed answer from AWS, 77 PIN or credentials refused,
+Exit status: 0 ok, 64 usage, 65 malformed provisioning answer,
+69 unreachable/refused, 70 internal error, 76 malformed credentials answer,
+77 PIN or credentials refused,
 78 configuration (file, key, certificate).
 trustlink selftest has its own: 0 pass, 1 a check failed, 2 usage or config.`);
   // Usage errors and --help throw instead of exiting, so they meet the same renderer.
