@@ -3,7 +3,6 @@
  * provider, fetched with the device key, printed for credential_process or
  * a shell (cached in RAM between calls), or served to local programs.
  */
-import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { ConfigKey } from '../config/schema.js';
@@ -20,6 +19,7 @@ import {
   addCredentialsProviderOptions, addIdentityOptions, credentialsProviderFlagsToConfig, identityFlagsToConfig, type CredentialsProviderFlags, type IdentityFlags,
 } from './connection-options.js';
 import { createContext, parseChoice, parseInteger } from './context.js';
+import { stopOnSignals } from './stop-signals.js';
 
 interface CredsFlags extends IdentityFlags, CredentialsProviderFlags {
   format: OutputFormat;
@@ -57,20 +57,6 @@ function baseUrl(bind: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** Resolves on SIGINT or SIGTERM; the CLI exits when the action returns, so serving commands wait on this. */
-function stopSignal(onStop: (signal: string) => void): { stopped: Promise<void>; release(): void } {
-  const done = new AbortController();
-  const handler = (signal: string): void => {
-    onStop(signal);
-    done.abort();
-  };
-  process.once('SIGINT', handler).once('SIGTERM', handler);
-  return {
-    stopped: once(done.signal, 'abort').then(() => undefined),
-    release: () => void process.off('SIGINT', handler).off('SIGTERM', handler),
-  };
-}
-
 function serveCommand(): Command {
   const command = new Command('serve')
     .description('serve the credentials to local programs (ECS container protocol and IMDSv2), refreshed ahead of expiry')
@@ -105,7 +91,7 @@ Example:
     const token = readOrCreateToken(tokenFile, log);
     const opened = await openClientFor(loaded.config, target, parentFlags.timeout * 1000, log, env);
     const keeper = new CredentialsKeeper({ fetch: () => opened.client.fetch(), refreshMarginMs: parentFlags.refreshMargin * 1000, log });
-    const signal = stopSignal((name) => log.info('stopping', { signal: name }));
+    const signal = stopOnSignals(log);
     try {
       const server = await startCredentialsServer({ host: flags.bind, port: flags.port, token, roleName: target.roleAlias, source: keeper, log });
       try {

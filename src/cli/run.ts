@@ -4,6 +4,7 @@ import { createNotifier } from '../agent/sd-notify.js';
 import { runAgent } from '../agent/agent.js';
 import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
 import { createContext } from './context.js';
+import { stopOnSignals } from './stop-signals.js';
 
 export function runCommand(version: string): Command {
   const command = new Command('run')
@@ -21,16 +22,11 @@ Example:
   trustlink --config /etc/trustlink/config.json run`);
   return command.action(async (flags: ConnectionFlags, self: Command) => {
     const { loaded, log, env } = createContext(self, connectionFlagsToConfig(flags));
-    const stop = new AbortController();
-    const onSignal = (signal: string): void => {
-      log.info('stopping', { signal });
-      stop.abort();
-    };
-    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    const signals = stopOnSignals(log);
     try {
-      await runAgent({ config: loaded.config, log, env, notifier: createNotifier(env, log), version, stop: stop.signal });
+      await runAgent({ config: loaded.config, log, env, notifier: createNotifier(env, log), version, stop: signals.controller.signal });
     } finally {
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      signals.release();
     }
   });
 }

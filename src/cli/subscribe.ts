@@ -3,12 +3,12 @@
  * through broker restarts (reconnect, re-subscribe), and exits after --count
  * messages or on SIGINT/SIGTERM.
  */
-import { once } from 'node:events';
 import { Command } from 'commander';
 import { connect } from '../connection/connect.js';
 import type { ReceivedMessage } from '../connection/mqtt.js';
 import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
 import { createContext, parseChoice, parseInteger } from './context.js';
+import { stopOnSignals } from './stop-signals.js';
 
 interface SubscribeFlags extends ConnectionFlags {
   topic: string;
@@ -34,24 +34,19 @@ Example:
   return command.action(async (flags: SubscribeFlags, self: Command) => {
     const { loaded, log, output } = createContext(self, connectionFlagsToConfig(flags));
     const connection = await connect(loaded.config, log, { retry: true });
-    const done = new AbortController();
+    const signals = stopOnSignals(log);
     let received = 0;
     connection.session.on('message', (message: ReceivedMessage) => {
       const payload = message.payload.toString('utf8');
       output.result(payload, { topic: message.topic, payload, qos: message.qos });
       received++;
-      if (flags.count !== undefined && received >= flags.count) done.abort();
+      if (flags.count !== undefined && received >= flags.count) signals.controller.abort();
     });
-    const stopOnSignal = (signal: string): void => {
-      log.info('stopping', { signal });
-      done.abort();
-    };
-    process.once('SIGINT', stopOnSignal).once('SIGTERM', stopOnSignal);
     try {
       await connection.session.subscribe(flags.topic, Number(flags.qos) as 0 | 1);
-      if (!done.signal.aborted) await once(done.signal, 'abort');
+      await signals.stopped;
     } finally {
-      process.off('SIGINT', stopOnSignal).off('SIGTERM', stopOnSignal);
+      signals.release();
       await connection.close();
     }
   });

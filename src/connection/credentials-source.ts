@@ -6,13 +6,14 @@
 import type { Config } from '../config/schema.js';
 import { cognitoCredentials } from '../credentials/cognito.js';
 import { iotCredentials } from '../credentials/iot-source.js';
+import { DEFAULT_REFRESH_MARGIN_SECONDS, isFresh } from '../credentials/refresh.js';
 import type { AwsCredentials, CredentialsSource } from '../credentials/types.js';
 import { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import { readValueOrFile } from './value-or-file.js';
 
-/** Refresh this long before expiry, as the AWS SDKs do: a connect must not race the deadline. */
-export const REFRESH_MARGIN_MS = 5 * 60_000;
+/** Refresh this long before expiry, as the AWS SDKs and `trustlink creds` do: a connect must not race the deadline. */
+export const REFRESH_MARGIN_MS = DEFAULT_REFRESH_MARGIN_SECONDS * 1000;
 
 /** AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, read on every call. */
 export function envCredentials(env: NodeJS.ProcessEnv): CredentialsSource {
@@ -31,7 +32,7 @@ export function envCredentials(env: NodeJS.ProcessEnv): CredentialsSource {
 }
 
 const hasTimeLeft = (credentials: AwsCredentials, now: number): boolean =>
-  credentials.expiration === undefined || credentials.expiration.getTime() - REFRESH_MARGIN_MS > now;
+  credentials.expiration === undefined || isFresh(credentials.expiration, REFRESH_MARGIN_MS, new Date(now));
 
 /** Caches credentials until REFRESH_MARGIN_MS before they expire, then fetches new ones. */
 export function refreshing(source: CredentialsSource, clock: () => number = Date.now): CredentialsSource {

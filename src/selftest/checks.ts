@@ -13,6 +13,7 @@ import { certSourceFrom, defaultPort, keySourceFrom } from '../connection/settin
 import { describeEndpoint } from '../credentials/endpoint.js';
 import { credentialsTarget, openClientFor } from '../credentials/settings.js';
 import { TrustlinkError } from '../errors.js';
+import { asBool } from '../pkcs11/attributes.js';
 import { constants as ck, Pkcs11Module } from '../pkcs11/native.js';
 import { describePinFlags } from '../pkcs11/pin-flags.js';
 import { findPrivateKey, loginOnce, openTokenKey, pinFlags, selectToken } from '../pkcs11/token.js';
@@ -144,8 +145,6 @@ export const loginCheck: SelftestCheck = {
   },
 };
 
-const flagOf = (value: Buffer | undefined): boolean | undefined => (value === undefined ? undefined : value.readUInt8(0) !== 0);
-
 export const keyCheck: SelftestCheck = {
   id: 'key',
   name: 'private key present, not extractable',
@@ -161,9 +160,9 @@ export const keyCheck: SelftestCheck = {
     const session = need(context.session, 'the session');
     const handle = findPrivateKey(session, need(context.token, 'the token'), source.uri);
     const attributes = session.attributes(handle, [ck.CKA_SENSITIVE, ck.CKA_EXTRACTABLE, ck.CKA_NEVER_EXTRACTABLE]);
-    const sensitive = flagOf(attributes.get(ck.CKA_SENSITIVE));
-    const extractable = flagOf(attributes.get(ck.CKA_EXTRACTABLE));
-    const neverExtractable = flagOf(attributes.get(ck.CKA_NEVER_EXTRACTABLE));
+    const sensitive = asBool(attributes.get(ck.CKA_SENSITIVE));
+    const extractable = asBool(attributes.get(ck.CKA_EXTRACTABLE));
+    const neverExtractable = asBool(attributes.get(ck.CKA_NEVER_EXTRACTABLE));
     // Opens the key as connections do: label, id and the public half.
     const tokenKey = openTokenKey(source);
     context.cleanups.push(() => tokenKey.close());
