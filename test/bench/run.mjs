@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Runs a TypeScript benchmark: esbuild bundles it (with the test helpers it
-// imports) next to itself, so paths relative to the repo still hold, and node
-// runs the result. Benchmarks print figures; they never assert on them.
+// Runs a TypeScript script of test/ (a benchmark, or the demo's modes walk):
+// esbuild bundles it (with the test helpers it imports) next to itself, so
+// paths relative to the repo still hold, and node runs the result.
+// Benchmarks print figures; they never assert on them.
 //
-//   node test/bench/run.mjs test/bench/hsm.ts [args for the benchmark...]
+//   node test/bench/run.mjs test/bench/hsm.ts [args for the script...]
 import { rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +12,7 @@ import { build } from 'esbuild';
 
 const [file] = process.argv.slice(2);
 if (!file) {
-  console.error('usage: node test/bench/run.mjs test/bench/NAME.ts');
+  console.error('usage: node test/bench/run.mjs test/PATH/NAME.ts [args...]');
   process.exit(64);
 }
 const source = resolve(file);
