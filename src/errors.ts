@@ -52,6 +52,10 @@ const CODE_EXIT = {
   PROVISION_REJECTED: EXIT_CODES.unavailable,
   PROVISION_ANSWER_INVALID: EXIT_CODES.dataError,
   PROVISION_INTERRUPTED: EXIT_CODES.unavailable,
+  // The local MQTT endpoint could not listen (address in use, folder not writable).
+  LISTEN_FAILED: EXIT_CODES.unavailable,
+  // trustlink status: no running agent wrote a status file (or it is stale).
+  AGENT_NOT_RUNNING: EXIT_CODES.unavailable,
   INTERNAL: EXIT_CODES.software,
 } as const satisfies Record<string, number>;
 
@@ -61,17 +65,21 @@ export interface ErrorDetails {
   /** What the user should do next. */
   hint?: string;
   cause?: unknown;
+  /** The MQTT 5 reason code the broker answered with, when it refused. */
+  reasonCode?: number;
 }
 
 export class TrustlinkError extends Error {
   override readonly name = 'TrustlinkError';
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  readonly reasonCode: number | undefined;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.hint = details.hint;
+    this.reasonCode = details.reasonCode;
   }
 
   get exitCode(): number {

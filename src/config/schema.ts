@@ -4,6 +4,7 @@
  * (TRUSTLINK_UPPER_SNAKE) and command-line flags.
  */
 import * as v from 'valibot';
+import { describeListenAddressProblem } from '../bridge/listen-address.js';
 import { LOG_LEVELS } from '../log/log.js';
 
 const port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
@@ -24,7 +25,12 @@ const topicName = v.pipe(
   v.check((topic) => !/[+#]/.test(topic), 'must be a topic name without wildcards (+, #)'),
 );
 
+// A topic filter for the bridge's allowlists.
+const topicFilter = v.pipe(v.string(), v.nonEmpty('must not be empty'));
+const listenAddress = v.pipe(v.string(), v.check((address) => describeListenAddressProblem(address) === undefined, (issue) => describeListenAddressProblem(String(issue.input)) ?? 'invalid'));
+
 export const MQTT_VERSIONS = ['5', '3.1.1'] as const;
+export const FLOW_CONTROLS = ['aws-iot', 'none'] as const;
 export const AUTH_MODES = ['mtls', 'sigv4', 'custom'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 /** Where SigV4 credentials come from: the environment, Cognito, or the AWS IoT credentials provider (with the device key). */
@@ -95,6 +101,21 @@ export const configSchema = v.strictObject({
   provisioningTemplate: v.optional(v.pipe(v.string(), v.regex(/^[0-9A-Za-z_-]{1,36}$/, 'must be 1-36 of a-z A-Z 0-9 _ - (AWS IoT template name)'))),
   /** KEY=VALUE pairs handed to the template. */
   provisioningParameters: v.optional(v.array(v.pipe(v.string(), v.regex(/^[^=]+=.*$/, 'must be KEY=VALUE')))),
+  /** Persistent state (the spool, jobs, rotation) lives below this folder. */
+  stateDir: v.optional(path, '/var/lib/trustlink'),
+  /** RAM-backed folder for the local socket and the agent's status file. */
+  runtimeDir: v.optional(path, '/run/trustlink'),
+  /** Local MQTT endpoint addresses: unix:/PATH or tcp://127.0.0.1:PORT / tcp://[::1]:PORT; [] turns it off. Default: unix:<runtimeDir>/mqtt.sock. */
+  localListen: v.optional(v.array(listenAddress)),
+  /** Topic filters local programs may publish to; unset: any. */
+  forwardPublish: v.optional(v.array(topicFilter)),
+  /** Topic filters local programs may subscribe to; unset: any. */
+  forwardSubscribe: v.optional(v.array(topicFilter)),
+  /** Where local QoS 1 messages wait for AWS IoT. Default: <stateDir>/spool. */
+  spoolDir: v.optional(path),
+  spoolMaxBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(64 * 1024)), 64 * 1024 * 1024),
+  /** aws-iot: aws-crt holds publishes to AWS IoT Core's limits (100/s); none: no client-side limit, for other brokers. */
+  upstreamFlowControl: v.optional(v.picklist(FLOW_CONTROLS, `must be one of ${FLOW_CONTROLS.join(', ')}`), 'aws-iot'),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
 });
 

@@ -33,7 +33,15 @@ export interface MqttSettings {
   websocket: WebsocketSettings | undefined;
   /** CONNECT username and password (custom authorizers). */
   credentials: MqttCredentials | undefined;
+  /**
+   * 'aws-iot': aws-crt enforces AWS IoT Core's limits client-side (100 publishes/s,
+   * 512 KB/s, topic and payload sizes; MQTT 5 only). 'none': no client-side
+   * throttle, for other brokers (and benchmarks).
+   */
+  flowControl: FlowControl;
 }
+
+export type FlowControl = 'aws-iot' | 'none';
 
 export interface WebsocketSettings {
   transform: HandshakeTransform;
@@ -45,6 +53,11 @@ export interface ReceivedMessage {
   topic: string;
   payload: Buffer;
   qos: number;
+  retain: boolean;
+}
+
+export interface PublishOptions {
+  retain?: boolean;
 }
 
 export interface ConnectedInfo {
@@ -61,10 +74,23 @@ export interface MqttSession extends EventEmitter {
    * until stop(), and only errors that retrying cannot fix reject.
    */
   start(options: { retry: boolean }): Promise<ConnectedInfo>;
-  /** Resolves when the broker acknowledged a QoS 1 message (or a QoS 0 one was written). */
-  publish(topic: string, payload: Buffer, qos: QoS): Promise<void>;
-  /** Subscribes now and again after every reconnect that did not resume the session. */
+  /**
+   * Resolves when the broker acknowledged a QoS 1 message (or a QoS 0 one was
+   * written); rejects PUBLISH_FAILED, with the MQTT 5 reason code in
+   * `reasonCode` when the broker refused it.
+   */
+  publish(topic: string, payload: Buffer, qos: QoS, options?: PublishOptions): Promise<void>;
+  /**
+   * Reference-counted: the first user of a filter subscribes upstream, later
+   * ones share it. Kept across reconnects: every subscription is restored
+   * before 'connected' is emitted. Rejects SUBSCRIBE_FAILED (with `reasonCode`
+   * on MQTT 5) when refused, and then holds no reference.
+   */
   subscribe(filter: string, qos: QoS): Promise<void>;
+  /** Drops one reference; the last one sends UNSUBSCRIBE. */
+  unsubscribe(filter: string): Promise<void>;
+  /** Whether a CONNACK was received and the connection has not dropped since. */
+  readonly isConnected: boolean;
   stop(): Promise<void>;
 }
 

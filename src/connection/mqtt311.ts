@@ -9,7 +9,7 @@ import { TrustlinkError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import type { Crt } from './crt.js';
 import { connackRefused, connectionError } from './crt-error.js';
-import type { ConnectedInfo, MqttSession, MqttSettings, QoS, SessionDeps } from './mqtt.js';
+import type { ConnectedInfo, MqttSession, MqttSettings, PublishOptions, QoS, SessionDeps } from './mqtt.js';
 import { SessionBase } from './session-base.js';
 
 /** SUBACK return code for a refused subscription. */
@@ -42,8 +42,8 @@ class Mqtt311Session extends SessionBase implements MqttSession {
     this.#connection.on('resume', (returnCode, sessionPresent) => {
       if (returnCode === 0) void this.onConnected({ sessionPresent, negotiated: { protocol: 'MQTT 3.1.1' } });
     });
-    this.#connection.on('message', (topic, payload, _dup, qos) => {
-      this.emit('message', { topic, payload: Buffer.from(payload), qos });
+    this.#connection.on('message', (topic, payload, _dup, qos, retain) => {
+      this.emit('message', { topic, payload: Buffer.from(payload), qos, retain });
     });
   }
 
@@ -74,9 +74,9 @@ class Mqtt311Session extends SessionBase implements MqttSession {
     return this.#settings.websocket?.takeError?.() ?? connectionError(error, this.endpoint);
   }
 
-  async publish(topic: string, payload: Buffer, qos: QoS): Promise<void> {
+  async publish(topic: string, payload: Buffer, qos: QoS, options: PublishOptions = {}): Promise<void> {
     try {
-      await this.#connection.publish(topic, payload, qos);
+      await this.#connection.publish(topic, payload, qos, options.retain ?? false);
     } catch (error) {
       throw new TrustlinkError('PUBLISH_FAILED', `publishing to "${topic}" failed: ${(error as { error_name?: string }).error_name ?? (error as Error).message}`, { cause: error });
     }
@@ -89,6 +89,10 @@ class Mqtt311Session extends SessionBase implements MqttSession {
         hint: 'for AWS IoT: does the policy allow iot:Subscribe on this filter and iot:Receive on its topics?',
       });
     }
+  }
+
+  protected async sendUnsubscribe(filter: string): Promise<void> {
+    await this.#connection.unsubscribe(filter);
   }
 
   stop(): Promise<void> {

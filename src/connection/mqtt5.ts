@@ -3,7 +3,7 @@ import type { ClientTlsContext } from 'aws-crt/dist/native/io.js';
 import { TrustlinkError } from '../errors.js';
 import type { Crt } from './crt.js';
 import { connackRefused, connectionError, describeConnackReason } from './crt-error.js';
-import type { ConnectedInfo, MqttSession, MqttSettings, QoS, SessionDeps } from './mqtt.js';
+import type { ConnectedInfo, MqttSession, MqttSettings, PublishOptions, QoS, SessionDeps } from './mqtt.js';
 import { SessionBase } from './session-base.js';
 
 /** Reason codes at or above 0x80 are failures in MQTT 5. */
@@ -36,8 +36,10 @@ class Mqtt5Session extends SessionBase implements MqttSession {
       connackTimeoutMs: settings.connectTimeoutMs,
       // Keep QoS 1 publishes queued across a reconnect instead of failing them.
       offlineQueueBehavior: mqtt5.ClientOperationQueueBehavior.FailQos0PublishOnDisconnect,
-      // AWS IoT Core's own limits (100 publishes/s a connection), enforced client-side.
-      extendedValidationAndFlowControlOptions: mqtt5.ClientExtendedValidationAndFlowControl.AwsIotCoreDefaults,
+      // AWS IoT Core's own limits (100 publishes/s a connection), enforced client-side unless lifted for another broker.
+      extendedValidationAndFlowControlOptions: settings.flowControl === 'aws-iot'
+        ? mqtt5.ClientExtendedValidationAndFlowControl.AwsIotCoreDefaults
+        : mqtt5.ClientExtendedValidationAndFlowControl.None,
     });
     this.#client.on('connectionSuccess', (event) => {
       void this.onConnected({ sessionPresent: event.connack.sessionPresent ?? false, negotiated: { ...event.settings } });
@@ -52,7 +54,8 @@ class Mqtt5Session extends SessionBase implements MqttSession {
     this.#client.on('disconnection', (event) => this.onDisconnected(event.error.error_name ?? 'connection lost'));
     this.#client.on('messageReceived', (event) => {
       const { message } = event;
-      this.emit('message', { topic: message.topicName, payload: Buffer.from(message.payload as ArrayBuffer), qos: message.qos });
+      const payload = message.payload === undefined ? Buffer.alloc(0) : Buffer.from(message.payload as ArrayBuffer);
+      this.emit('message', { topic: message.topicName, payload, qos: message.qos, retain: message.retain ?? false });
     });
   }
 
@@ -62,10 +65,10 @@ class Mqtt5Session extends SessionBase implements MqttSession {
     return first;
   }
 
-  async publish(topic: string, payload: Buffer, qos: QoS): Promise<void> {
+  async publish(topic: string, payload: Buffer, qos: QoS, options: PublishOptions = {}): Promise<void> {
     let result;
     try {
-      result = await this.#client.publish({ topicName: topic, qos, payload });
+      result = await this.#client.publish({ topicName: topic, qos, payload, retain: options.retain ?? false });
     } catch (error) {
       throw new TrustlinkError('PUBLISH_FAILED', `publishing to "${topic}" failed: ${(error as Error).message}`, { cause: error });
     }
@@ -73,6 +76,7 @@ class Mqtt5Session extends SessionBase implements MqttSession {
     if (reasonCode !== undefined && isFailure(reasonCode)) {
       throw new TrustlinkError('PUBLISH_FAILED', `${this.endpoint} refused the publish to "${topic}" (reason code 0x${reasonCode.toString(16)})`, {
         hint: 'for AWS IoT: does the policy allow iot:Publish on this topic?',
+        reasonCode,
       });
     }
   }
@@ -83,8 +87,13 @@ class Mqtt5Session extends SessionBase implements MqttSession {
     if (reasonCode === undefined || isFailure(reasonCode)) {
       throw new TrustlinkError('SUBSCRIBE_FAILED', `${this.endpoint} refused the subscription to "${filter}" (reason code 0x${(reasonCode ?? 0x80).toString(16)})`, {
         hint: 'for AWS IoT: does the policy allow iot:Subscribe on this filter and iot:Receive on its topics?',
+        reasonCode: reasonCode ?? 0x80,
       });
     }
+  }
+
+  protected async sendUnsubscribe(filter: string): Promise<void> {
+    await this.#client.unsubscribe({ topicFilters: [filter] });
   }
 
   stop(): Promise<void> {

@@ -114,6 +114,7 @@ export function prepareConnection(config: Config, log: Logger, env: NodeJS.Proce
     tls: { client: identity && { certPem: identity.certPem, key: identity.key }, caPem, alpn: alpnForMode(config, port) },
     websocket,
     credentials,
+    flowControl: config.upstreamFlowControl,
   };
   return { settings, identity };
 }
