@@ -115,8 +115,9 @@ const awsCrtBindingPlugin = {
 
 // Large dependencies that few commands use go in files of their own, required
 // only when a command needs them: aws-crt's JavaScript (aws-crt.cjs, for the
-// commands that connect) and the X.509/ASN.1 libraries (x509.cjs, for hsm csr
-// and hsm import-cert). Each import of a listed package becomes a require of
+// commands that connect), the X.509/ASN.1 libraries (x509.cjs, for hsm csr
+// and hsm import-cert) and the MQTT framing of the local endpoint
+// (mqtt-packet.cjs, for run). Each import of a listed package becomes a require of
 // its chunk, so the main bundle never parses them at start-up.
 const chunks = {
   'aws-crt.cjs': { entry: join(root, 'node_modules/aws-crt/dist/index.js'), packages: { 'aws-crt': '' } },
@@ -125,6 +126,7 @@ const chunks = {
     // reflect-metadata must run before @peculiar/x509; the chunk's entry imports it first.
     packages: { '@peculiar/x509': '.x509', '@peculiar/asn1-schema': '.asn1Schema', '@peculiar/asn1-x509': '.asn1X509', 'reflect-metadata': '' },
   },
+  'mqtt-packet.cjs': { entry: join(root, 'node_modules/mqtt-packet/mqtt.js'), packages: { 'mqtt-packet': '' } },
 };
 const chunkPlugin = {
   name: 'chunks',
@@ -155,6 +157,8 @@ const bundles = [
   { entryPoints: [join(root, 'src/cli/entry.ts')], outfile: join(out, 'trustlink.cjs'), define: { TRUSTLINK_VERSION: JSON.stringify(version), TRUSTLINK_BUILD_TIME: JSON.stringify(buildTime) }, plugins: [nativeAddonPlugin, chunkPlugin] },
   { entryPoints: [chunks['aws-crt.cjs'].entry], outfile: join(out, 'aws-crt.cjs'), plugins: [awsCrtBindingPlugin] },
   { entryPoints: [chunks['x509.cjs'].entry], outfile: join(out, 'x509.cjs') },
+  // The parser needs bl's BufferList only; bl's stream wrapper would bring all of readable-stream (78 KB).
+  { entryPoints: [chunks['mqtt-packet.cjs'].entry], outfile: join(out, 'mqtt-packet.cjs'), alias: { bl: 'bl/BufferList.js' } },
 ];
 
 rmSync(out, { recursive: true, force: true });
