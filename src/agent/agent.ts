@@ -8,9 +8,12 @@ import type { Config } from '../config/schema.js';
 import { startConnection } from '../connection/connect.js';
 import { defaultPort } from '../connection/settings.js';
 import type { Logger } from '../log/log.js';
+import { bridgeService } from './bridge-service.js';
 import { healthService } from './health.js';
 import type { Notifier } from './sd-notify.js';
 import type { AgentService, ServiceDeps } from './service.js';
+import { startStatusFile } from './status-file.js';
+import { createStatusRegistry, statusLine } from './status.js';
 
 /** systemd's default TimeoutStopSec is 90 s; a clean exit should take a fraction of it. */
 const STOP_TIMEOUT_MS = 5_000;
@@ -25,9 +28,15 @@ export interface AgentOptions {
   stop: AbortSignal;
 }
 
-/** What runs beside the connection. The credentials server (issue 5) is added here. */
+/** STATUS= is refreshed this often, so systemctl status shows the spool depth of now. */
+const STATUS_LINE_INTERVAL_MS = 10_000;
+
+/** What runs beside the connection; each service adds one line here. */
 function agentServices(deps: ServiceDeps): AgentService[] {
-  return [healthService(deps)].filter((service): service is AgentService => service !== undefined);
+  return [
+    bridgeService(deps),
+    healthService(deps),
+  ].filter((service): service is AgentService => service !== undefined);
 }
 
 async function withinTimeout(work: Promise<unknown>, what: string, log: Logger): Promise<void> {
@@ -42,20 +51,33 @@ async function withinTimeout(work: Promise<unknown>, what: string, log: Logger):
 export async function runAgent(options: AgentOptions): Promise<void> {
   const { config, log, notifier } = options;
   const connection = await startConnection(config, log, { retry: true, env: options.env });
-  const services = agentServices({ config, connection, log, version: options.version });
   const endpoint = `${config.endpoint}:${config.port ?? defaultPort(config)}`;
+  const registry = createStatusRegistry({ session: connection.session, endpoint, clientId: connection.clientId, version: options.version });
+  const services = agentServices({ config, connection, log, version: options.version, stateDir: config.stateDir, status: registry.status });
+  registry.setServices(services);
+  let lastLine = '';
+  const tellSystemd = (suffix = ''): void => {
+    const line = statusLine(registry.status()) + suffix;
+    if (line === lastLine) return;
+    lastLine = line;
+    void notifier.notify({ STATUS: line });
+  };
 
   connection.session
-    .on('connected', () => void notifier.notify({ STATUS: `connected to ${endpoint} as ${connection.clientId}` }))
-    .on('disconnected', (reason: string) => void notifier.notify({ STATUS: `reconnecting to ${endpoint} (${reason})` }));
+    .on('connected', () => tellSystemd())
+    .on('disconnected', (reason: string) => tellSystemd(` (${reason})`));
   // A failure that retrying cannot fix (certificate refused, CONNACK refused) ends the agent.
   const fatal = new Promise<unknown>((resolve) => {
     connection.firstConnect.catch(resolve);
   });
 
   let watchdog: NodeJS.Timeout | undefined;
+  let statusTimer: NodeJS.Timeout | undefined;
+  let statusFile: ReturnType<typeof startStatusFile> | undefined;
   try {
     for (const service of services) await service.start();
+    statusFile = startStatusFile(config.runtimeDir, registry.status, log);
+    statusTimer = setInterval(() => tellSystemd(), STATUS_LINE_INTERVAL_MS);
     // Ready once the identity checked out and the client runs, not once the broker answered:
     // a device that boots without network is up and reconnecting, not failed.
     await notifier.notify({ READY: '1', STATUS: `connecting to ${endpoint} as ${connection.clientId}` });
@@ -68,6 +90,8 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     if (outcome !== undefined) throw outcome.error;
   } finally {
     clearInterval(watchdog);
+    clearInterval(statusTimer);
+    statusFile?.stop();
     await notifier.notify({ STOPPING: '1', STATUS: 'stopping' });
     for (const service of [...services].reverse()) await withinTimeout(Promise.resolve(service.stop()), `stopping ${service.name}`, log);
     await withinTimeout(connection.close(), 'disconnecting', log);

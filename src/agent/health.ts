@@ -11,6 +11,8 @@ export interface HealthMessage {
   clientId: string;
   uptimeSeconds: number;
   reconnects: number;
+  /** Each service's figures, as `trustlink status --json` shows them (the bridge: local clients, spool, counters). */
+  services: Record<string, Record<string, unknown>>;
 }
 
 export function healthService(deps: ServiceDeps): AgentService | undefined {
@@ -19,12 +21,10 @@ export function healthService(deps: ServiceDeps): AgentService | undefined {
   const { session, clientId } = deps.connection;
   const started = Date.now();
   let connected = false;
-  let connects = 0;
   let timer: NodeJS.Timeout | undefined;
 
   const onConnected = (): void => {
     connected = true;
-    connects++;
     void publish();
   };
   const onDisconnected = (): void => {
@@ -33,12 +33,14 @@ export function healthService(deps: ServiceDeps): AgentService | undefined {
 
   async function publish(): Promise<void> {
     if (!connected) return;
+    const status = deps.status();
     const message: HealthMessage = {
-      time: new Date().toISOString(),
+      time: status.time,
       version: deps.version,
       clientId,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
-      reconnects: Math.max(0, connects - 1),
+      reconnects: status.connection.reconnects,
+      services: status.services,
     };
     try {
       await session.publish(topic as string, Buffer.from(JSON.stringify(message)), 0);

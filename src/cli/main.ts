@@ -12,6 +12,7 @@ import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
 import { runCommand } from './run.js';
 import { selftestCommand } from './selftest.js';
+import { statusCommand } from './status.js';
 import { SELFTEST_EXIT } from '../selftest/selftest.js';
 import { subscribeCommand } from './subscribe.js';
 
@@ -32,6 +33,7 @@ function buildProgram(): Command {
     .addCommand(credsCommand())
     .addCommand(selftestCommand(VERSION))
     .addCommand(runCommand(VERSION))
+    .addCommand(statusCommand())
     .addCommand(provisionCommand());
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
