@@ -41,15 +41,15 @@ export function parseEnvLines(text: string): Record<string, string> {
   return env;
 }
 
-/** A long-running trustlink (subscribe, run) whose output lines can be awaited. */
+/** A long-running trustlink (subscribe, run), or with `file` any program, whose output lines can be awaited. */
 export class RunningCli {
   readonly child: ChildProcess;
   readonly stdoutLines: string[] = [];
   readonly stderrLines: string[] = [];
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(TRUSTLINK, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], env: NodeJS.ProcessEnv, file = TRUSTLINK) {
+    this.child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
     this.#collect(this.child.stdout!, this.stdoutLines);
     this.#collect(this.child.stderr!, this.stderrLines);

@@ -47,7 +47,11 @@ export async function createStack(name: string, options: StackOptions = {}): Pro
     }
     broker = await startMosquitto(temp.path, pki, { extraConfig: options.brokerConfig?.(temp.path) ?? [] });
     const running = { tpm, broker };
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: temp.path, ...token.moduleEnv };
+    // The agent's state and runtime folders (spool, local socket, status file) are the stack's own, never /var/lib or /run.
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH, HOME: temp.path, ...token.moduleEnv,
+      TRUSTLINK_STATE_DIR: join(temp.path, 'state'), TRUSTLINK_RUNTIME_DIR: join(temp.path, 'run'),
+    };
     const args = [
       '--endpoint', 'localhost', '--port', String(broker.port), '--ca-file', pki.caFile,
       '--cert', token.certFile, '--key', token.keyUri, '--pkcs11-module', token.modulePath, '--pin-file', token.pinFile,

@@ -1,0 +1,62 @@
+/** `trustlink run` with its local MQTT endpoint on a unix socket and a loopback TCP port of the test's own. */
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { RunningCli, trustlink } from './run.js';
+
+export interface BridgeAgent {
+  agent: RunningCli;
+  socket: string;
+  tcpPort: number;
+  runtimeDir: string;
+  spoolDir: string;
+  /** `trustlink status --json` of this agent. */
+  status(): Promise<Record<string, any>>;
+  /** Polls `trustlink status` (rewritten every 2 s) until `predicate` holds; returns that status. */
+  waitForStatus(what: string, predicate: (status: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  stop(): Promise<number | null>;
+}
+
+export interface BridgeAgentOptions {
+  /** Connection flags (endpoint, identity, mode). */
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Folder for the socket, status file and spool; the same folder twice means the same spool. */
+  dir: string;
+  extra?: string[];
+  tcpPort?: number;
+  /** Wait for the first CONNACK too (not when the broker is meant to be down). */
+  waitConnected?: boolean;
+}
+
+export async function startBridgeAgent(options: BridgeAgentOptions): Promise<BridgeAgent> {
+  const runtimeDir = join(options.dir, 'run');
+  const spoolDir = join(options.dir, 'spool');
+  const socket = join(runtimeDir, 'mqtt.sock');
+  const tcpPort = options.tcpPort ?? await freePort();
+  const agent = new RunningCli([
+    'run', ...options.args,
+    '--local-listen', `unix:${socket}`, '--local-listen', `tcp://127.0.0.1:${tcpPort}`,
+    '--runtime-dir', runtimeDir, '--state-dir', join(options.dir, 'state'), '--spool-dir', spoolDir,
+    ...(options.extra ?? []),
+  ], options.env);
+  await agent.waitFor('the local endpoint', () => agent.countLogs('local MQTT endpoint listening') === 1, 30_000);
+  if (options.waitConnected ?? true) await agent.waitFor('the upstream connection', () => agent.countLogs('connected') >= 1, 30_000);
+  const status = async (): Promise<Record<string, any>> => {
+    const result = await trustlink(['--json', 'status', '--runtime-dir', runtimeDir], options.env);
+    if (result.code !== 0) throw new Error(`trustlink status exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as Record<string, any>;
+  };
+  return {
+    agent, socket, tcpPort, runtimeDir, spoolDir, status,
+    async waitForStatus(what, predicate, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const current = await status();
+        if (predicate(current)) return current;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for status: ${what}; last: ${JSON.stringify(current)}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    },
+    stop: () => agent.stop(),
+  };
+}
