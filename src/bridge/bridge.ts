@@ -15,7 +15,8 @@ import { listen, type Listener } from './listeners.js';
 import type { ListenAddress } from './listen-address.js';
 import { LocalClient, REASON, type LocalClientHandler, type LocalMessage, type QoS } from './local-client.js';
 import { OncePerInterval } from './once-per-interval.js';
-import { covers, matches } from './topic-filter.js';
+import { topicMatches, topicNameProblem } from '../topics/topics.js';
+import { covers } from './topic-filter.js';
 import { Uplink } from './uplink.js';
 
 export interface BridgeOptions {
@@ -72,8 +73,15 @@ export function createBridge(options: BridgeOptions): Bridge {
       clients.add(client);
       log.debug('local client connected', { clientId: client.id, mqtt: client.version === 5 ? '5' : '3.1.1' });
     },
-    publish(_client, message: LocalMessage) {
-      if (options.forwardPublish !== undefined && !options.forwardPublish.some((filter) => matches(filter, message.topic))) {
+    publish(client, message: LocalMessage) {
+      const problem = topicNameProblem(message.topic);
+      if (problem !== undefined) {
+        counters.received++;
+        counters.refusedInvalidTopic++;
+        log.warn('local publish refused: AWS IoT would refuse the topic', { topic: message.topic, clientId: client.id, problem });
+        return Promise.resolve(REASON.topicNameInvalid);
+      }
+      if (options.forwardPublish !== undefined && !options.forwardPublish.some((filter) => topicMatches(filter, message.topic))) {
         counters.received++;
         return Promise.resolve(refuse('publish', { topic: message.topic }));
       }

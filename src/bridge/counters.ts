@@ -11,6 +11,8 @@ export interface BridgeCounters {
   refusedSpoolFull: number;
   refusedTooLarge: number;
   refusedUpstream: number;
+  /** Topics AWS IoT would refuse (more than 8 levels, over 256 bytes). */
+  refusedInvalidTopic: number;
   /** Refused by --forward-publish / --forward-subscribe. */
   refusedNotAllowed: number;
   droppedQos0: number;
@@ -19,5 +21,5 @@ export interface BridgeCounters {
 }
 
 export function newCounters(): BridgeCounters {
-  return { received: 0, forwarded: 0, replayed: 0, delivered: 0, refusedSpoolFull: 0, refusedTooLarge: 0, refusedUpstream: 0, refusedNotAllowed: 0, droppedQos0: 0, droppedSlowClient: 0 };
+  return { received: 0, forwarded: 0, replayed: 0, delivered: 0, refusedSpoolFull: 0, refusedTooLarge: 0, refusedUpstream: 0, refusedInvalidTopic: 0, refusedNotAllowed: 0, droppedQos0: 0, droppedSlowClient: 0 };
 }

@@ -12,7 +12,8 @@ import type { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import type { BridgeCounters } from './counters.js';
 import { REASON, type LocalClient, type LocalMessage, type QoS } from './local-client.js';
-import { covers, matches } from './topic-filter.js';
+import { topicMatches } from '../topics/topics.js';
+import { covers } from './topic-filter.js';
 
 /** The filters worth an upstream subscription: those no other filter covers. */
 export function upstreamFilters(filters: Iterable<string>): Set<string> {
@@ -82,7 +83,7 @@ export class Downlink {
     for (const client of clients) {
       let granted: QoS | undefined;
       for (const [filter, qos] of client.subscriptions) {
-        if (matches(filter, message.topic) && (granted === undefined || qos > granted)) granted = qos;
+        if (topicMatches(filter, message.topic) && (granted === undefined || qos > granted)) granted = qos;
       }
       if (granted === undefined) continue;
       client.deliver({ ...message, qos: Math.min(granted, message.qos) as QoS });

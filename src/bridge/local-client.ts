@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import mqtt, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
 import type { Logger } from '../log/log.js';
-import { isValidFilter, isValidTopicName } from './topic-filter.js';
+import { topicFilterProblem } from '../topics/topics.js';
 
 export type QoS = 0 | 1;
 
@@ -205,7 +205,8 @@ export class LocalClient {
       this.#protocolError('topic aliases are not supported (Topic Alias Maximum is 0)', REASON.topicAliasInvalid);
       return;
     }
-    if (!isValidTopicName(packet.topic)) {
+    // MQTT's own rules here; AWS IoT's limits (levels, bytes) are the bridge's to answer with a reason code.
+    if (packet.topic === '' || /[+#\u0000]/.test(packet.topic)) {
       this.#protocolError(`invalid topic name "${packet.topic}"`, REASON.topicNameInvalid);
       return;
     }
@@ -254,7 +255,7 @@ export class LocalClient {
     const granted: number[] = [];
     for (const { topic, qos } of packet.subscriptions) {
       if (topic.startsWith('$share/')) granted.push(this.isMqtt5 ? REASON.sharedSubscriptionsNotSupported : REASON.unspecified);
-      else if (!isValidFilter(topic)) granted.push(this.isMqtt5 ? REASON.topicFilterInvalid : REASON.unspecified);
+      else if (topicFilterProblem(topic) !== undefined) granted.push(this.isMqtt5 ? REASON.topicFilterInvalid : REASON.unspecified);
       else {
         const code = await this.#handler.subscribe(this, topic, qos === 0 ? 0 : 1);
         granted.push(code >= REASON.unspecified && !this.isMqtt5 ? REASON.unspecified : code);
