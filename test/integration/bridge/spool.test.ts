@@ -1,0 +1,181 @@
+/**
+ * The bridge's spool through the real agent while the upstream broker
+ * (mosquitto as AWS IoT) is down: kill -9 at a random point loses no
+ * message a local client saw acknowledged, a torn record is discarded and
+ * never sent, and a full spool refuses (MQTT 5 0x97; 3.1.1: the connection
+ * closes), counted and logged once.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startBridgeAgent } from '../../helpers/bridge-agent.js';
+import { fileClientCert, mosquittoPub, mosquittoSub, pubackReasonCodes, upstreamFlags, type FileClientCert } from '../../helpers/mqtt-clients.js';
+import { makeTempDir } from '../../helpers/paths.js';
+import { createStack, type TestStack } from '../../helpers/stack.js';
+
+let stack: TestStack;
+let watcher: FileClientCert;
+
+beforeAll(async () => {
+  stack = await createStack('bridge-spool');
+  watcher = await fileClientCert(stack, 'watcher');
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** mosquitto_pub -l: one QoS 1 message a line, its PUBACKs printed (-d) as they come. */
+function publishLines(socket: string, topic: string, lines: string[], version = '5') {
+  const child = spawn('stdbuf', ['-oL', 'mosquitto_pub', '--unix', socket, '-V', version, '-q', '1', '-t', topic, '-l', '-d'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stdin.end(`${lines.join('\n')}\n`);
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    child, exited,
+    output: () => stdout,
+    /** Message ids (1-based: line n has id n) whose PUBACK said success. */
+    acked: () => [...stdout.matchAll(/received PUBACK \(Mid: (\d+), RC:0\)/g)].map((match) => Number(match[1])),
+  };
+}
+
+async function waitUntil(what: string, predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Payloads an upstream subscriber received on `topic`, in arrival order. */
+const payloads = (sub: { stdoutLines: string[] }, topic: string): string[] =>
+  sub.stdoutLines.filter((line) => line.startsWith(`${topic} `)).map((line) => line.slice(topic.length + 1));
+
+it('loses no acknowledged message when the agent is killed with kill -9 while the broker is down, and sends them in order', async () => {
+  const dir = makeTempDir('bridge-kill');
+  const topic = 'dt/thing-1/seq';
+  const count = 1_000;
+  await stack.broker.stop();
+  try {
+    const first = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path, waitConnected: false });
+    const publisher = publishLines(first.socket, topic, Array.from({ length: count }, (_, index) => String(index)));
+    const killAfter = 100 + Math.floor(Math.random() * 800);
+    await waitUntil(`${killAfter} PUBACKs`, () => publisher.acked().length >= killAfter);
+    first.agent.child.kill('SIGKILL');
+    await first.agent.exited;
+    publisher.child.kill('SIGKILL');
+    await publisher.exited;
+    const acked = publisher.acked().map((id) => String(id - 1));
+    expect(acked.length).toBeGreaterThanOrEqual(killAfter);
+
+    await stack.broker.start();
+    const sub = mosquittoSub([...upstreamFlags(stack, watcher), '-i', 'watcher-kill', '-q', '1', '-t', topic, '-d']);
+    try {
+      await sub.waitFor('SUBACK', () => sub.stdoutLines.some((line) => line.includes('received SUBACK')));
+      const second = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path });
+      try {
+        const wanted = new Set(acked);
+        await sub.waitFor('every acknowledged message', () => payloads(sub, topic).filter((payload) => wanted.has(payload)).length >= wanted.size, 60_000);
+        const received = payloads(sub, topic);
+        // Nothing garbled: each payload is one of the lines sent.
+        expect(received.every((payload) => /^\d+$/.test(payload) && Number(payload) < count)).toBe(true);
+        // In order, at least once: first arrivals of the acknowledged messages are in publish order.
+        const firstArrivals = [...new Set(received)].filter((payload) => wanted.has(payload)).map(Number);
+        expect(firstArrivals).toEqual([...firstArrivals].sort((a, b) => a - b));
+        expect(new Set(firstArrivals).size).toBe(wanted.size);
+        await second.waitForStatus('the spool drained', (status) => status.services.bridge.spool.messages === 0);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await sub.stop();
+    }
+  } finally {
+    await stack.broker.start().catch(() => undefined);
+    dir.remove();
+  }
+}, 180_000);
+
+/** The spool's newest non-empty file: where the last record went. */
+function newestFile(dir: string): string {
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
+    .filter((path) => statSync(path).size > 0)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (files[0] === undefined) throw new Error(`no spool file in ${dir}`);
+  return files[0];
+}
+
+it('discards a record torn by a power cut (a truncated spool file) and never sends it garbled', async () => {
+  const dir = makeTempDir('bridge-torn');
+  const topic = 'dt/thing-1/torn';
+  await stack.broker.stop();
+  try {
+    const first = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path, waitConnected: false });
+    const publisher = publishLines(first.socket, topic, Array.from({ length: 20 }, (_, index) => `reading-${index}`));
+    expect(await publisher.exited).toBe(0);
+    expect(publisher.acked()).toHaveLength(20);
+    first.agent.child.kill('SIGKILL');
+    await first.agent.exited;
+    const file = newestFile(first.spoolDir);
+    truncateSync(file, statSync(file).size - 3);
+
+    await stack.broker.start();
+    const sub = mosquittoSub([...upstreamFlags(stack, watcher), '-i', 'watcher-torn', '-q', '1', '-t', topic, '-d']);
+    try {
+      await sub.waitFor('SUBACK', () => sub.stdoutLines.some((line) => line.includes('received SUBACK')));
+      const second = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path });
+      try {
+        const status = await second.waitForStatus('the spool drained', (current) => current.services.bridge.spool.messages === 0);
+        expect(status.services.bridge.spool.discardedTornRecords).toBeGreaterThanOrEqual(1);
+        await sub.waitFor('the intact records', () => payloads(sub, topic).length >= 19);
+        const received = [...new Set(payloads(sub, topic))];
+        expect(received).toEqual(Array.from({ length: 19 }, (_, index) => `reading-${index}`));
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await sub.stop();
+    }
+  } finally {
+    await stack.broker.start().catch(() => undefined);
+    dir.remove();
+  }
+}, 120_000);
+
+it('refuses new QoS 1 messages when the spool is full: MQTT 5 PUBACK 0x97, MQTT 3.1.1 the connection closed; counted, logged once', async () => {
+  const dir = makeTempDir('bridge-full');
+  const maxBytes = 65_536;
+  await stack.broker.stop();
+  try {
+    const agent = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path, waitConnected: false, extra: ['--spool-max-bytes', String(maxBytes)] });
+    try {
+      const kilobyte = 'x'.repeat(1_000);
+      const v5 = publishLines(agent.socket, 'dt/thing-1/full', Array.from({ length: 100 }, () => kilobyte));
+      expect(await v5.exited).toBe(0);
+      const codes = pubackReasonCodes(v5.output());
+      expect(codes).toHaveLength(100);
+      const accepted = codes.filter((code) => code === 0).length;
+      expect(accepted).toBeGreaterThan(0);
+      // Once full, every later message is refused: the accepted ones come first.
+      expect(codes).toEqual([...Array(accepted).fill(0), ...Array(100 - accepted).fill(0x97)]);
+
+      const v311 = await mosquittoPub(['--unix', agent.socket, '-V', '311', '-q', '1', '-t', 'dt/thing-1/full', '-m', kilobyte]);
+      expect(v311.code).not.toBe(0);
+
+      const status = await agent.waitForStatus('the refusals counted', (current) => current.services.bridge.counters.refusedSpoolFull >= 100 - accepted + 1);
+      expect(status.services.bridge.spool.bytes).toBeLessThanOrEqual(maxBytes);
+      expect(status.services.bridge.spool.messages).toBe(accepted);
+      expect(agent.agent.countLogs('local publish refused: the spool is full')).toBe(1);
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    await stack.broker.start().catch(() => undefined);
+    dir.remove();
+  }
+}, 120_000);
