@@ -22,6 +22,8 @@ import { constants as ck, Pkcs11Module } from '../pkcs11/native.js';
 import { describePinFlags } from '../pkcs11/pin-flags.js';
 import { findPrivateKey, loginOnce, openTokenKey, pinFlags, selectToken } from '../pkcs11/token.js';
 import { isTpm2Module, TPM_PIN_FLAGS_NOTE } from '../pkcs11/tpm.js';
+import { localListenOf, spoolDirOf } from '../config/derived.js';
+import { checkSpoolDir } from '../spool/index.js';
 import { assessClock } from './clock.js';
 import { need, type SelftestContext } from './context.js';
 import type { Check, CheckOutcome } from './runner.js';
@@ -377,9 +379,28 @@ export const credentialsCheck: SelftestCheck = {
   },
 };
 
+export const spoolCheck: SelftestCheck = {
+  id: 'spool',
+  name: 'spool folder',
+  requires: ['config'],
+  timeoutMs: 2_000,
+  hint: 'the spool keeps local QoS 1 messages while AWS IoT is out of reach: set --spool-dir / spoolDir to a writable folder on flash with room for spoolMaxBytes',
+  async run(context) {
+    const config = need(context.config, 'the config');
+    if (localListenOf(config).length === 0) return notApplicable('the local MQTT endpoint is off (localListen is [])');
+    const dir = spoolDirOf(config);
+    const checked = await checkSpoolDir(dir, config.spoolMaxBytes);
+    if (checked.ok) return pass(checked.detail);
+    // The unit's StateDirectory= (or trustlink run) makes it: worth a word, not a failed boot.
+    if (checked.problem === 'missing') return warn(checked.detail, checked.hint);
+    return fail(checked.detail, checked.hint);
+  },
+};
+
 /** In order. */
 export const SELFTEST_CHECKS: readonly SelftestCheck[] = [
   configCheck,
+  spoolCheck,
   clockCheck,
   moduleCheck,
   tokenCheck,

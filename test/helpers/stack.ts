@@ -3,6 +3,7 @@
  * TPM 2.0 simulator) with a device key and certificate, and a mosquitto
  * that requires client certs.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 import { makeTempDir } from './paths.js';
@@ -47,6 +48,8 @@ export async function createStack(name: string, options: StackOptions = {}): Pro
     }
     broker = await startMosquitto(temp.path, pki, { extraConfig: options.brokerConfig?.(temp.path) ?? [] });
     const running = { tpm, broker };
+    // What the units' StateDirectory= makes on a device.
+    mkdirSync(join(temp.path, 'state', 'spool'), { recursive: true, mode: 0o700 });
     // The agent's state and runtime folders (spool, local socket, status file) are the stack's own, never /var/lib or /run.
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH, HOME: temp.path, ...token.moduleEnv,

@@ -79,7 +79,7 @@ describe('a healthy device', () => {
     expect(report.status).toBe('pass');
     expect(report.device).toBe('thing-1');
     expect(statusOf(report)).toEqual({
-      config: 'pass', clock: 'pass', 'pkcs11-module': 'pass', token: 'pass', login: 'pass', key: 'pass', sign: 'pass',
+      config: 'pass', spool: 'pass', clock: 'pass', 'pkcs11-module': 'pass', token: 'pass', login: 'pass', key: 'pass', sign: 'pass',
       certificate: 'pass', ca: 'pass', dns: 'pass', tcp: 'pass', tls: 'pass', mqtt: 'pass', pubsub: 'pass', credentials: 'skip',
     });
     expect(check(report, 'credentials').detail).toBe('no credentials.endpoint and credentials.roleAlias configured');
@@ -113,7 +113,7 @@ describe('a healthy device', () => {
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^✓ configuration +\d+ ms {2}no config file/);
     expect(lines).toContainEqual(expect.stringMatching(/^- endpoint resolves +\d+ ms {2}skipped: --no-network$/));
-    expect(lines.at(-1)).toMatch(/^selftest PASS for thing-1: 9 passed, 0 failed, 0 warned, 6 skipped in \d+ ms$/);
+    expect(lines.at(-1)).toMatch(/^selftest PASS for thing-1: 10 passed, 0 failed, 0 warned, 6 skipped in \d+ ms$/);
   });
 
   it('with --no-network, needs no broker and runs no network check', async () => {
