@@ -9,7 +9,7 @@ SECTION = "net"
 # each listed with its text in LICENSES.
 LICENSE = "Apache-2.0 & MIT & BSD-3-Clause & 0BSD"
 LIC_FILES_CHKSUM = "file://LICENSE;md5=3b83ef96387f14655fc854ddc3c6bd57 \
-                    file://LICENSES;md5=a2775a1d509476fde9996bbd454868e1"
+                    file://LICENSES;md5=ddfbd2f121baf6c2255eff03e3022a7a"
 
 # aws-crt ships native addons for aarch64 and x86-64 only: none for 32-bit ARM
 # (armv7), and its npm package lacks the C sources to build one. An armv7
@@ -51,7 +51,7 @@ PACKAGECONFIG[tpm] = ",,,,tpm2-pkcs11 tpm2-abrmd"
 do_install() {
     install -d ${D}${libdir}/trustlink/native/linux-${TRUSTLINK_ARCH}
     install -m 0755 ${S}/trustlink ${D}${libdir}/trustlink/
-    install -m 0644 ${S}/trustlink.cjs ${S}/aws-crt.cjs ${S}/x509.cjs ${S}/trustlink.cjs.map ${S}/aws-crt.cjs.map ${S}/x509.cjs.map ${S}/package.json ${S}/LICENSE ${S}/LICENSES \
+    install -m 0644 ${S}/trustlink.cjs ${S}/aws-crt.cjs ${S}/x509.cjs ${S}/mqtt-packet.cjs ${S}/trustlink.cjs.map ${S}/aws-crt.cjs.map ${S}/x509.cjs.map ${S}/mqtt-packet.cjs.map ${S}/package.json ${S}/LICENSE ${S}/LICENSES \
         ${D}${libdir}/trustlink/
     install -m 0755 ${S}/native/linux-${TRUSTLINK_ARCH}/aws-crt-nodejs.node ${S}/native/linux-${TRUSTLINK_ARCH}/pkcs11.node \
         ${D}${libdir}/trustlink/native/linux-${TRUSTLINK_ARCH}/
