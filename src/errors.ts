@@ -52,6 +52,10 @@ const CODE_EXIT = {
   PROVISION_REJECTED: EXIT_CODES.unavailable,
   PROVISION_ANSWER_INVALID: EXIT_CODES.dataError,
   PROVISION_INTERRUPTED: EXIT_CODES.unavailable,
+  // The spool holds --spool-max-bytes (or its filesystem is full): it empties once AWS IoT takes the messages.
+  SPOOL_FULL: EXIT_CODES.unavailable,
+  // The spool folder cannot be made, opened or written (permissions, a read-only filesystem, an I/O error).
+  SPOOL_UNWRITABLE: EXIT_CODES.config,
   INTERNAL: EXIT_CODES.software,
 } as const satisfies Record<string, number>;
 
