@@ -3,10 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { connect } from '../connection/connect.js';
 import { TrustlinkError } from '../errors.js';
-import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
-import { createContext, parseChoice, parseInteger } from './context.js';
+import { createContext } from './context.js';
+import { parseChoice, parseInteger, parseTopicName } from './parse.js';
+import { addSettingFlags } from './setting-flags.js';
+import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 
-interface PublishFlags extends ConnectionFlags {
+interface PublishFlags {
   topic: string;
   message: string;
   count: number;
@@ -23,12 +25,12 @@ export function publishCommand(): Command {
   const command = new Command('publish')
     .alias('pub')
     .description('publish messages (auth: mTLS with the device key, SigV4 websocket or custom authorizer), then disconnect')
-    .requiredOption('--topic <topic>', 'topic to publish to')
+    .requiredOption('--topic <topic>', 'topic to publish to (no wildcards; at most 256 bytes and 8 levels)', parseTopicName)
     .requiredOption('--message <text>', 'message payload; "{n}" is replaced by the message number')
     .option('--count <n>', 'number of messages', parseInteger(1, 1_000_000), 1)
     .option('--qos <0|1>', 'QoS (AWS IoT supports 0 and 1)', parseChoice(['0', '1'] as const), '1')
     .option('--interval <ms>', 'pause between messages', parseInteger(0, 3_600_000), 0);
-  addConnectionOptions(command);
+  addSettingFlags(command, ['connection']);
   command.addHelpText('after', `
 Examples:
   # SoftHSM key, PIN from a file, one QoS 1 message
@@ -37,13 +39,12 @@ Examples:
     --pin-file /etc/trustlink/pin --client-id thing-1 --topic dt/thing-1/hello --message hi
 
   # 100 numbered messages, one every 50 ms, settings from the config file
-  trustlink --config /etc/trustlink/config.json publish --topic dt/thing-1/seq --message 'msg {n}' --count 100 --interval 50
-
-Exit status: 0 when every message was sent (QoS 1: acknowledged); see the README for the others.`);
+  trustlink --config /etc/trustlink/config.json publish --topic dt/thing-1/seq --message 'msg {n}' --count 100 --interval 50`);
+  command.addHelpText('after', exitStatusHelp('every message was sent (QoS 1: acknowledged by the broker)', CONNECTING_EXITS));
   return command.action(async (flags: PublishFlags, self: Command) => {
-    const { loaded, log, output } = createContext(self, connectionFlagsToConfig(flags));
+    const { loaded, log, output, connectionInputs } = createContext(self, ['connection']);
     const qos = Number(flags.qos) as 0 | 1;
-    const connection = await connect(loaded.config, log, { retry: false });
+    const connection = await connect(loaded.config, log, { retry: false, ...connectionInputs });
     try {
       const started = Date.now();
       // QoS 1 publishes are pipelined: aws-crt keeps them in flight and each promise settles on its PUBACK.
