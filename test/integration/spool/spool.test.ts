@@ -1,5 +1,6 @@
 /** The spool against real files: order, restarts, torn tails, a full spool, compaction, modes, unwritable folders. */
-import { readdirSync, statSync, truncateSync, writeFileSync, mkdirSync, readFileSync, chmodSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,6 +189,36 @@ describe('spool', () => {
     const spool = await open(newDir(), 64 * 1024);
     await expect(spool.append({ topic: 't', payload: Buffer.alloc(70 * 1024), qos: 1, retain: false })).rejects.toMatchObject({ code: 'SPOOL_FULL' });
     await spool.close();
+  });
+
+  it('on a filesystem that fills up refuses with SPOOL_FULL, cuts the failed write off, and recovers once drained', async () => {
+    // A real ENOSPC: a 100 KiB tmpfs (not a whole number of segments, so a write is cut short mid-record) under a spool allowed 1 MiB.
+    const mountPoint = newDir();
+    mkdirSync(mountPoint);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=100k,mode=0700', 'tmpfs', mountPoint]);
+    try {
+      const dir = join(mountPoint, 'spool');
+      const spool = await open(dir, 1024 * 1024, 64 * 1024);
+      const accepted: number[] = [];
+      let refused: unknown;
+      for (let index = 0; index < 5_000 && refused === undefined; index++) {
+        await spool.append(spoolTestRecord(index)).then(() => accepted.push(index), (error: unknown) => (refused = error));
+      }
+      expect(refused).toMatchObject({ code: 'SPOOL_FULL', message: expect.stringMatching(new RegExp(`filesystem holding the spool folder ${dir} is full \\(ENOSPC`)) });
+      expect(held(spool)).toEqual(accepted);
+      await spool.close();
+
+      // The refused write left no torn bytes behind: nothing to cut off on the next start.
+      const reopened = await open(dir, 1024 * 1024, 64 * 1024);
+      expect(reopened.stats().discardedTornRecords).toBe(0);
+      expect(held(reopened)).toEqual(accepted);
+      await Promise.all(reopened.peek(100_000).map((message) => reopened.remove(message.id)));
+      await reopened.append(spoolTestRecord(100_000));
+      expect(held(reopened)).toEqual([100_000]);
+      await reopened.close();
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
   });
 
   it('names the folder when it cannot be made (SPOOL_UNWRITABLE)', async () => {
