@@ -372,7 +372,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
         });
       }
       segments.push(segment);
-      for (const record of recovered.records) entries.push({ ...record, segment, removed: false });
+      for (const { id, appendedAt, offset, size } of recovered.records) entries.push({ id, appendedAt, segment, offset, size, removed: false });
       lastId = recovered.lastId;
     }
     for (let index = segments.length - 2; index >= 0; index--) {
