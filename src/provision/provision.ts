@@ -17,7 +17,7 @@ import type { KeyType } from '../pkcs11/keygen.js';
 import { requirePin, type PinSources } from '../pkcs11/secret.js';
 import { openToken, openTokenKey, requireModulePath } from '../pkcs11/token.js';
 import { parsePkcs11Uri, type Pkcs11Uri } from '../pkcs11/uri.js';
-import { ensureDeviceKey } from './device-key.js';
+import { certificateIsFor, ensureDeviceKey } from './device-key.js';
 import { CREATE_FROM_CSR_TOPIC, parseCertificateAnswer, parseRegisterAnswer, registerThingTopic, rejectionError } from './fleet-api.js';
 import { request } from './request.js';
 import type { ProvisionState, RegisteredState } from './state.js';
@@ -146,6 +146,15 @@ export async function provision(plan: ProvisionPlan, hooks: ProvisionHooks): Pro
   hooks.stepDone('key', key.generated ? `generated ${plan.keyType} key "${label}"` : `reusing key "${label}"`);
 
   let registered = plan.state.readRegistered();
+  if (registered !== undefined && !certificateIsFor(registered.certificatePem, key.publicKeySpki)) {
+    // The token was wiped or re-made after a run cut short: that certificate can never work with this key.
+    hooks.log.warn('discarding the kept provisioning answer: its certificate was issued for another key than the one in the token now', {
+      file: plan.state.file, certificateId: registered.certificateId, thingName: registered.thingName, key: key.uri,
+      reason: key.generated ? 'the key was generated afresh in this run (the token was wiped or re-made)' : 'the token holds another key under this label',
+    });
+    plan.state.discardRegistered();
+    registered = undefined;
+  }
   if (registered === undefined) {
     const csrPem = await makeCsr(plan, key.uri, modulePath);
     hooks.stepDone('csr', 'CSR signed in the token');
