@@ -36,6 +36,9 @@ const CODE_EXIT = {
   CERT_EXISTS: EXIT_CODES.config,
   CERT_NOT_FOUND: EXIT_CODES.config,
   CA_INVALID: EXIT_CODES.config,
+  // The broker refused the device certificate: revoked, inactive, or an unknown CA; or it expired.
+  CERT_REFUSED: EXIT_CODES.noPermission,
+  CERT_EXPIRED: EXIT_CODES.noPermission,
   BROKER_UNREACHABLE: EXIT_CODES.unavailable,
   TLS_FAILED: EXIT_CODES.unavailable,
   CONNECT_REFUSED: EXIT_CODES.unavailable,

@@ -95,6 +95,10 @@ export const configSchema = v.strictObject({
   provisioningTemplate: v.optional(v.pipe(v.string(), v.regex(/^[0-9A-Za-z_-]{1,36}$/, 'must be 1-36 of a-z A-Z 0-9 _ - (AWS IoT template name)'))),
   /** KEY=VALUE pairs handed to the template. */
   provisioningParameters: v.optional(v.array(v.pipe(v.string(), v.regex(/^[^=]+=.*$/, 'must be KEY=VALUE')))),
+  /** Warn (self-test, and the agent once a day) when the device certificate expires within this many days. */
+  certWarnDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3652)), 30),
+  /** The agent runs a rotation when the certificate expires within this many days; off when unset. */
+  rotateBeforeDays: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3652))),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
 });
 
