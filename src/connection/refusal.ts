@@ -12,8 +12,9 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect as tlsConnect, rootCertificates, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import { isHangUp } from '../crt/errors.js';
 import { TrustlinkError } from '../errors.js';
-import { pemCertificates } from './identity.js';
+import { pemCertificates } from '../identity/certificate.js';
 
 export interface ServerTarget {
   host: string;
@@ -116,6 +117,9 @@ export interface HandshakeContext {
   deviceCertificate: X509Certificate | undefined;
 }
 
+/** A failed handshake, or a broker that hung up on it: the broker may close the socket instead of sending its alert. */
+const refusedHandshake = (error: TrustlinkError): boolean => error.code === 'TLS_FAILED' || (error.code === 'BROKER_UNREACHABLE' && isHangUp(error.cause));
+
 /**
  * Turns a failed mutual-TLS handshake into the error that names who refused
  * what: CERT_EXPIRED, CERT_REFUSED (revoked, inactive, unknown CA), or
@@ -123,7 +127,7 @@ export interface HandshakeContext {
  */
 export async function explainRefusal(error: unknown, context: HandshakeContext, now = new Date()): Promise<unknown> {
   const certificate = context.deviceCertificate;
-  if (certificate === undefined || !(error instanceof TrustlinkError) || error.code !== 'TLS_FAILED') return error;
+  if (certificate === undefined || !(error instanceof TrustlinkError) || !refusedHandshake(error)) return error;
   const target = `${context.endpoint}:${context.port}`;
   const subject = certificate.subject.replace(/\n/g, ', ');
   if (now > new Date(certificate.validTo)) {
@@ -141,8 +145,9 @@ export async function explainRefusal(error: unknown, context: HandshakeContext, 
   }
   if (verdict.kind === 'unknown') return error;
   const certificateId = awsCertificateId(certificate);
-  return new TrustlinkError('CERT_REFUSED', `${target} refused the device certificate (${subject}, serial ${certificate.serialNumber}, certificate ID ${certificateId}): it is revoked, inactive, or issued by a CA the broker does not trust`, {
+  const how = error.code === 'TLS_FAILED' ? 'refused' : 'hung up on';
+  return new TrustlinkError('CERT_REFUSED', `${target} ${how} the device certificate (${subject}, serial ${certificate.serialNumber}, certificate ID ${certificateId}): it is revoked, inactive, or issued by a CA the broker does not trust`, {
     cause: error,
-    hint: `see its status with: aws iot describe-certificate --certificate-id ${certificateId}; a revoked or inactive certificate needs a new identity (provision again); while it still works, trustlink rotate replaces it`,
+    hint: `see its status with: aws iot describe-certificate --certificate-id ${certificateId} (AWS IoT also hangs up when the policy does not allow iot:Connect); a revoked or inactive certificate needs a new identity (provision again); while it still works, trustlink rotate replaces it`,
   });
 }

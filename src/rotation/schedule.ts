@@ -5,8 +5,8 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import type { Config } from '../config/schema.js';
-import { certificateReader } from '../connection/identity.js';
-import { certSourceFrom, keySourceFrom } from '../connection/settings.js';
+import { certificateReader } from '../identity/device-identity.js';
+import { certSourceFrom, keySourceFrom } from '../identity/sources.js';
 import type { Logger } from '../log/log.js';
 
 const DAY_MS = 86_400_000;
