@@ -5,7 +5,7 @@ import { requireSetting } from '../config/require.js';
 import { TrustlinkError } from '../errors.js';
 import { KEY_TYPES, type KeyType } from '../pkcs11/keygen.js';
 import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
-import { CREATE_FROM_CSR_TOPIC } from '../provision/fleet-api.js';
+import { CREATE_FROM_CSR_TOPIC } from '../fleet/fleet-api.js';
 import { parseParameters, provision, STEPS, type Step } from '../provision/provision.js';
 import { openState } from '../provision/state.js';
 import { createContext } from './context.js';

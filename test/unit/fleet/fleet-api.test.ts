@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCertificateAnswer, parseRegisterAnswer, registerThingTopic, rejectionError } from '../../../src/provision/fleet-api.js';
+import { parseCertificateAnswer, parseRegisterAnswer, registerThingTopic, rejectionError } from '../../../src/fleet/fleet-api.js';
 import { parseParameters } from '../../../src/provision/provision.js';
 import { openState } from '../../../src/provision/state.js';
 
