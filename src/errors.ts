@@ -39,6 +39,9 @@ const CODE_EXIT = {
   // The broker refused the device certificate: revoked, inactive, or an unknown CA; or it expired.
   CERT_REFUSED: EXIT_CODES.noPermission,
   CERT_EXPIRED: EXIT_CODES.noPermission,
+  // Rotation: the certificate-rotator backend said no; the new certificate did not connect (never switched to).
+  ROTATION_REJECTED: EXIT_CODES.unavailable,
+  ROTATION_NEW_CERT_REFUSED: EXIT_CODES.unavailable,
   BROKER_UNREACHABLE: EXIT_CODES.unavailable,
   TLS_FAILED: EXIT_CODES.unavailable,
   CONNECT_REFUSED: EXIT_CODES.unavailable,

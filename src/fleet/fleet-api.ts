@@ -6,6 +6,14 @@
 import * as v from 'valibot';
 import { TrustlinkError } from '../errors.js';
 
+/** KEY=VALUE pairs (provisioningParameters) as the template's parameters; the first = splits. */
+export function parseParameters(pairs: string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((pair) => {
+    const at = pair.indexOf('=');
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
+}
+
 export const CREATE_FROM_CSR_TOPIC = '$aws/certificates/create-from-csr/json';
 
 export function registerThingTopic(template: string): string {

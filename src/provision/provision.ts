@@ -57,13 +57,6 @@ export interface ProvisionResult {
   keyGenerated: boolean;
 }
 
-export function parseParameters(pairs: string[]): Record<string, string> {
-  return Object.fromEntries(pairs.map((pair) => {
-    const at = pair.indexOf('=');
-    return [pair.slice(0, at), pair.slice(at + 1)];
-  }));
-}
-
 /** CreateCertificateFromCsr then RegisterThing, on one claim connection. */
 async function register(plan: ProvisionPlan, csrPem: string, hooks: ProvisionHooks): Promise<RegisteredState> {
   // The claim identity replaces the device's; a fresh client ID so two devices of a batch never collide.
