@@ -7,6 +7,7 @@ import { KEY_TYPES, type KeyType } from '../pkcs11/keygen.js';
 import { describeRotation, rotate, ROTATION_STEPS, type RotationStep } from '../rotation/rotate.js';
 import { openRotationProgress, ROTATION_VIAS, type RotationVia } from '../rotation/state.js';
 import { createContext } from './context.js';
+import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 import { parseChoice, parseInteger } from './parse.js';
 import { addSettingFlags } from './setting-flags.js';
 
@@ -48,6 +49,7 @@ Examples:
   trustlink --config /etc/trustlink/config.json rotate --dry-run
   trustlink --config /etc/trustlink/config.json rotate --template FactoryTemplate --param SerialNumber=A123
   trustlink --config /etc/trustlink/config.json rotate --via rotator --job-id rotate-42`);
+  command.addHelpText('after', exitStatusHelp('rotated: the config points at the new, proven identity', ['dataError', ...CONNECTING_EXITS]));
   return command.action(async (flags: RotateFlags, self: Command) => {
     if (flags.via === 'rotator' && flags.jobId === undefined) throw new TrustlinkError('USAGE', '--via rotator needs --job-id: the rotator backend checks the rotation job');
     const { loaded, log, output, env } = createContext(self, FLAG_GROUPS);

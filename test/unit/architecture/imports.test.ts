@@ -27,7 +27,7 @@ const folderOf = (file: string): string => {
 function folderEdges(): Map<string, Map<string, string[]>> {
   const edges = new Map<string, Map<string, string[]>>();
   for (const file of sourceFiles(SRC)) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import\()\s*'(\.\.?\/[^']+)'/g)) {
+    for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import\s*\(?)\s*'(\.\.?\/[^']+)'/g)) {
       const target = folderOf(resolve(dirname(file), match[1] as string));
       const source = folderOf(file);
       if (target === source) continue;
