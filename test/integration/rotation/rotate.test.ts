@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleetStack, TEMPLATE, type FleetStack } from '../../helpers/fleet-stack.js';
 import { hsm } from '../../helpers/provision.js';
-import { runChecked, trustlink } from '../../helpers/run.js';
+import { RunningCli, runChecked, trustlink } from '../../helpers/run.js';
 
 let fleet: FleetStack;
 
@@ -138,6 +138,26 @@ describe('trustlink rotate (SoftHSM2)', () => {
     expect(await keysStartingWith('rot-refused')).toEqual(['rot-refused']);
     expect(existsSync(join(device.stateDir, 'rotation', 'rotation.json'))).toBe(false);
     await expectWorking(device);
+  });
+
+  it('the agent rotates on its own inside rotateBeforeDays, exits to be restarted, and retires the old key on its next start', async () => {
+    const device = await provisioned('rot-agent', 'A1');
+    const before = readConfig(device.config);
+    const env = { ...fleet.stack.env, TRUSTLINK_CONFIG: device.config };
+    // The stand-in's certificates are valid 30 days: inside 60, so the first start rotates.
+    const first = new RunningCli(['--config', device.config, 'run', '--state-dir', device.stateDir], { ...env, TRUSTLINK_ROTATE_BEFORE_DAYS: '60' });
+    expect(await first.exited).toBe(75);
+    expect(first.logs().some((line) => line.message === 'the device identity was rotated; the agent exits to be restarted on it')).toBe(true);
+    expect(readConfig(device.config).key).not.toBe(before.key);
+    expect((await keysStartingWith('rot-agent')).length).toBe(2);
+
+    const second = new RunningCli(['--config', device.config, 'run', '--state-dir', device.stateDir], { ...env, TRUSTLINK_ROTATE_BEFORE_DAYS: '7' });
+    try {
+      await second.waitFor('the old key retired', () => second.logs().some((line) => line.message === 'rotation step done' && line.step === 'retired'), 60_000);
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+    await expectRotated(device, before.key as string);
   });
 
   it('discards a kept certificate whose key the token no longer holds, and finishes with a new one', async () => {
