@@ -6,7 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/log.js';
 import { openMqttSession, type ConnectedInfo, type MqttSession } from './mqtt.js';
-import { explainRefusal } from './refusal.js';
+import { explainRefusal } from '../identity/handshake-refusal.js';
 import { prepareConnection, type ConnectionInputs } from './settings.js';
 
 export interface Connection {

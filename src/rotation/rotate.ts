@@ -9,7 +9,7 @@
  * A new certificate the broker refuses is never switched to: the new key and
  * certificate are removed again and the device stays on the old identity.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.js';
@@ -20,6 +20,7 @@ import { createCertificateFromCsr, csrForKey, registerThing, storeCertificate, t
 import { certificateIsFor, ensureDeviceKey } from '../fleet/device-key.js';
 import { request } from '../fleet/request.js';
 import { updateJsonFile } from '../files/json-update.js';
+import { awsCertificateId } from '../identity/handshake-refusal.js';
 import { tokenKeySource } from '../identity/sources.js';
 import type { Logger } from '../log/log.js';
 import type { KeyType } from '../pkcs11/keygen.js';
@@ -101,8 +102,6 @@ function certTarget(plan: RotationPlan, oldCert: string, newLabel: string): stri
   return isPkcs11Uri(oldCert) ? undefined : join(dirname(oldCert), `${newLabel}.pem`);
 }
 
-const certificateIdOf = (pem: string): string => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
-
 /** The new certificate, asked for over the current identity. */
 async function requestCertificate(plan: RotationPlan, csrPem: string, log: Logger): Promise<{ certificatePem: string; certificateId: string }> {
   const own = plan.session === undefined ? await connect({ ...plan.config, auth: 'mtls', websocket: false }, log, { retry: false, env: plan.env }) : undefined;
@@ -113,7 +112,7 @@ async function requestCertificate(plan: RotationPlan, csrPem: string, log: Logge
       const answer = await request(session, rotatorTopics(thing).create, { jobId: plan.jobId, csr: csrPem }, plan.answerTimeoutMs);
       if (!answer.accepted) throw rotatorRejection('create', answer.payload);
       const certificatePem = parseRotatorCertificate(answer.payload);
-      return { certificatePem, certificateId: certificateIdOf(certificatePem) };
+      return { certificatePem, certificateId: awsCertificateId(new X509Certificate(certificatePem)) };
     }
     const certificate = await createCertificateFromCsr(session, csrPem, plan.answerTimeoutMs);
     if (plan.template !== undefined) {

@@ -9,7 +9,7 @@ import { connect as tcpConnect } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import { connect } from '../connection/connect.js';
 import { alpnFor } from '../connection/alpn.js';
-import { checkServerCertificate } from '../connection/refusal.js';
+import { checkServerCertificate } from '../identity/handshake-refusal.js';
 import { defaultPort } from '../connection/settings.js';
 import { sigv4CredentialsFor } from '../credentials/sigv4-source.js';
 import { readTextFile } from '../files/read.js';
@@ -48,7 +48,7 @@ function requireSetting<T>(value: T | undefined, key: string): T {
 }
 
 const DAY_MS = 86_400_000;
-/** s2n's blinding delay after a refused handshake is at most 30 s (see connection/refusal.ts). */
+/** s2n's blinding delay after a refused handshake is at most 30 s (see identity/handshake-refusal.ts). */
 const BLINDING_MAX_MS = 30_000;
 
 export const configCheck: SelftestCheck = {

@@ -14,7 +14,7 @@ import { isIP } from 'node:net';
 import { connect as tlsConnect, rootCertificates, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { isHangUp } from '../crt/errors.js';
 import { TrustlinkError } from '../errors.js';
-import { pemCertificates } from '../identity/certificate.js';
+import { pemCertificates } from './certificate.js';
 
 export interface ServerTarget {
   host: string;
