@@ -81,6 +81,6 @@ Examples:
         if (step === flags.stopAfter) process.kill(process.pid, 'SIGKILL');
       },
     });
-    output.result(`rotated: key ${result.newKey}, certificate ${result.newCert} (ID ${result.certificateId}); old ${result.oldKey} ${result.retired === 'kept' ? 'kept' : 'removed'}; the config points at the new identity`, { event: 'rotate', ...result });
+    output.result(`rotated: key ${result.newKey}, certificate ${result.newCert} (ID ${result.certificateId}); old ${result.oldKey} ${result.retired === 'kept' ? 'kept' : 'removed'}; the config points at the new identity; deactivate the old certificate in AWS IoT: aws iot update-certificate --certificate-id ${result.oldCertificateId} --new-status INACTIVE`, { event: 'rotate', ...result });
   });
 }

@@ -21,7 +21,8 @@ import { certificateIsFor, ensureDeviceKey } from '../fleet/device-key.js';
 import { request } from '../fleet/request.js';
 import { updateJsonFile } from '../files/json-update.js';
 import { awsCertificateId } from '../identity/handshake-refusal.js';
-import { tokenKeySource } from '../identity/sources.js';
+import { certificateReader } from '../identity/device-identity.js';
+import { certSourceFrom, keySourceFrom, tokenKeySource } from '../identity/sources.js';
 import type { Logger } from '../log/log.js';
 import type { KeyType } from '../pkcs11/keygen.js';
 import { removeLabelledIdentity } from '../pkcs11/remove-objects.js';
@@ -64,6 +65,8 @@ export interface RotationHooks {
 export interface RotationResult {
   oldKey: string;
   oldCert: string;
+  /** AWS IoT's ID of the old certificate, for the cloud side to deactivate. */
+  oldCertificateId: string;
   newKey: string;
   newCert: string;
   certificateId: string;
@@ -95,6 +98,12 @@ function oldIdentity(keyText: string, config: Config, env: NodeJS.ProcessEnv): I
 }
 
 /** The token the old key is in, with another object label. */
+/** The old certificate's AWS IoT ID, read before anything changes. */
+function oldCertificateId(config: Config, certFile: string, env: NodeJS.ProcessEnv): string {
+  const { certificate } = certificateReader(certSourceFrom(certFile, config, keySourceFrom({ ...config, certFile }, env)))(undefined);
+  return awsCertificateId(certificate);
+}
+
 const inSameToken = (uri: Pkcs11Uri, label: string): Pkcs11Uri => ({ ...uri, object: label, id: undefined, type: undefined });
 
 function certTarget(plan: RotationPlan, oldCert: string, newLabel: string): string | undefined {
@@ -178,7 +187,10 @@ export async function rotate(plan: RotationPlan, hooks: RotationHooks, now = new
     const oldKey = plan.config.key;
     const oldCert = plan.config.certFile;
     if (oldKey === undefined || oldCert === undefined) throw new TrustlinkError('USAGE', 'rotate needs the current identity: "key" and "certFile" in the config');
-    state = { via: plan.via, oldKey, oldCert, newLabel: newKeyLabel(oldIdentity(oldKey, plan.config, plan.env).label, now), step: 'started', ...(plan.jobId !== undefined ? { jobId: plan.jobId } : {}) };
+    state = {
+      via: plan.via, oldKey, oldCert, oldCertificateId: oldCertificateId(plan.config, oldCert, plan.env),
+      newLabel: newKeyLabel(oldIdentity(oldKey, plan.config, plan.env).label, now), step: 'started', ...(plan.jobId !== undefined ? { jobId: plan.jobId } : {}),
+    };
     plan.progress.save(state);
   } else {
     log.info('resuming the rotation', { file: plan.progress.file, step: state.step, newLabel: state.newLabel });
@@ -237,7 +249,13 @@ export async function rotate(plan: RotationPlan, hooks: RotationHooks, now = new
     hooks.stepDone('config', plan.configFile);
   }
 
-  const result = { oldKey: state.oldKey, oldCert: state.oldCert, newKey: state.newKey ?? '', newCert: state.newCert ?? '', certificateId: state.certificateId ?? '' };
+  if (state.oldCertificateId !== undefined) {
+    // The cloud side's part (docs/rotation.md): AWS IoT keeps the old certificate ACTIVE and attached.
+    log.info('the old certificate can now be deactivated in AWS IoT', {
+      certificateId: state.oldCertificateId, command: `aws iot update-certificate --certificate-id ${state.oldCertificateId} --new-status INACTIVE`,
+    });
+  }
+  const result = { oldKey: state.oldKey, oldCert: state.oldCert, oldCertificateId: state.oldCertificateId ?? '', newKey: state.newKey ?? '', newCert: state.newCert ?? '', certificateId: state.certificateId ?? '' };
   if (plan.retire === 'later') return { ...result, retired: 'later' };
   const retired = plan.retire === 'keep' ? 'kept' : retireOld(identity, state.oldCert);
   plan.progress.clear();

@@ -18,6 +18,8 @@ const rotationState = v.object({
   /** The identity being replaced: key URI and certFile as the config had them. */
   oldKey: v.string(),
   oldCert: v.string(),
+  /** AWS IoT's ID of the old certificate (SHA-256 of its DER), for the cloud side. */
+  oldCertificateId: v.optional(v.string()),
   /** The new key's label in the token. */
   newLabel: v.string(),
   /** started → certified (new certificate kept) → verified (it connected) → switched (config points at it). */

@@ -65,11 +65,13 @@ describe('trustlink rotate (SoftHSM2)', () => {
   it('rotates to a new key born in the token, registers the certificate, switches the config, removes the old key, and publishes under the new certificate', async () => {
     const device = await provisioned('rot-1', 'R1');
     const before = readConfig(device.config);
+    const provisionedId = fleet.fleet.things.get('thing-R1');
     const seen = fleet.stack.broker.log.length;
     const rotated = await fleet.rotate(device.config, device.stateDir, register(device));
     expect(rotated.code, rotated.stderr).toBe(0);
     const result = lastJson(rotated.stdout);
-    expect(result).toMatchObject({ event: 'rotate', oldKey: before.key, oldCert: before.certFile, retired: 3 });
+    // The old certificate's ID, for the cloud side to deactivate it.
+    expect(result).toMatchObject({ event: 'rotate', oldKey: before.key, oldCert: before.certFile, oldCertificateId: provisionedId, retired: 3 });
     expect(readConfig(device.config)).toMatchObject({ certFile: expect.stringMatching(/^pkcs11:token=dev;object=rot-1-r\d{14};.*type=cert$/), thingName: 'thing-R1' });
     expect(fleet.fleet.things.get('thing-R1')).toBe(result.certificateId);
     await expectRotated(device, before.key as string);
@@ -85,6 +87,18 @@ describe('trustlink rotate (SoftHSM2)', () => {
     expect(lastJson(rotated.stdout)).toMatchObject({ retired: 'kept' });
     expect((await keysStartingWith('rot-keep')).sort()).toEqual(['rot-keep', expect.stringMatching(/^rot-keep-r\d{14}$/)]);
     expect(readConfig(device.config).key).not.toBe(before.key);
+    await expectWorking(device);
+  });
+
+  it('with the old certificate in a file, writes the new one to a file beside it', async () => {
+    const { token, dir } = fleet.stack;
+    // A factory identity: the stack's key, its certificate as a file (CN thing-1).
+    const device: Device = { config: fleet.writeConfig('rot-file', { key: token.keyUri, certFile: token.certFile, thingName: 'thing-1' }), stateDir: join(dir, 'state-rot-file'), thing: 'thing-1', label: token.keyLabel, serial: '' };
+    const rotated = await fleet.rotate(device.config, device.stateDir, ['--keep-old']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const { certFile } = readConfig(device.config);
+    expect(certFile).toMatch(new RegExp(`^${token.dir}/${token.keyLabel}-r\\d{14}\\.pem$`));
+    expect(readFileSync(certFile as string, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
     await expectWorking(device);
   });
 
