@@ -47,6 +47,12 @@ const CODE_EXIT = {
   CERT_EXISTS: EXIT_CODES.config,
   CERT_NOT_FOUND: EXIT_CODES.config,
   CA_INVALID: EXIT_CODES.config,
+  // The broker refused the device certificate: revoked, inactive, or an unknown CA; or it expired.
+  CERT_REFUSED: EXIT_CODES.noPermission,
+  CERT_EXPIRED: EXIT_CODES.noPermission,
+  // Rotation: the certificate-rotator backend said no; the new certificate did not connect (never switched to).
+  ROTATION_REJECTED: EXIT_CODES.unavailable,
+  ROTATION_NEW_CERT_REFUSED: EXIT_CODES.unavailable,
   BROKER_UNREACHABLE: EXIT_CODES.unavailable,
   TLS_FAILED: EXIT_CODES.unavailable,
   CONNECT_REFUSED: EXIT_CODES.unavailable,

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import { startConnection } from '../connection/connect.js';
 import { defaultPort, type ConnectionInputs } from '../connection/settings.js';
 import type { Logger } from '../log/log.js';
+import { certificateScheduleService } from '../rotation/schedule.js';
 import { healthService } from './health.js';
 import type { Notifier } from './sd-notify.js';
 import type { AgentService, ServiceDeps } from './service.js';
@@ -28,7 +29,7 @@ export interface AgentOptions {
 
 /** What runs beside the connection. The credentials server (issue 5) is added here. */
 function agentServices(deps: ServiceDeps): AgentService[] {
-  return [healthService(deps)].filter((service): service is AgentService => service !== undefined);
+  return [healthService(deps), certificateScheduleService(deps)].filter((service): service is AgentService => service !== undefined);
 }
 
 async function withinTimeout(work: Promise<unknown>, what: string, log: Logger): Promise<void> {
