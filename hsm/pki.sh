@@ -7,9 +7,45 @@
 #   hsm/pki.sh server DIR NAME [SAN,...]  DIR/NAME.pem, DIR/NAME.key (SAN localhost, 127.0.0.1, ::1, and more)
 #   hsm/pki.sh sign DIR CSR OUT [DAYS]    OUT: the CSR's key certified by DIR's CA
 #   hsm/pki.sh certify DIR PUB.pem CN OUT [DAYS]  OUT: a public key certified as CN, no CSR
+#   hsm/pki.sh revoke DIR CERT            marks CERT revoked in DIR's CA database
+#   hsm/pki.sh crl DIR OUT                OUT: the CA's CRL (PEM), listing every revoked certificate
 set -euo pipefail
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64; }
+
+# openssl ca keeps revocations in a database; made on first use, under DIR/db.
+ca_config() {
+  local dir=$1 db=$1/db
+  if [ ! -f "$db/ca.cnf" ]; then
+    mkdir -p "$db"
+    : > "$db/index.txt"
+    printf 'unique_subject = no\n' > "$db/index.txt.attr"
+    cat > "$db/ca.cnf" <<EOF
+[ca]
+default_ca = test
+[test]
+database = $db/index.txt
+certificate = $dir/ca.pem
+private_key = $dir/ca.key
+default_md = sha256
+default_crl_days = 30
+EOF
+  fi
+  echo "$db/ca.cnf"
+}
+
+revoke_cert() {
+  local dir=$1 cert=$2 config
+  config=$(ca_config "$dir")
+  openssl ca -config "$config" -revoke "$cert" 2>/dev/null
+}
+
+make_crl() {
+  local dir=$1 out=$2 config
+  config=$(ca_config "$dir")
+  openssl ca -config "$config" -gencrl -out "$out.tmp" 2>/dev/null
+  mv "$out.tmp" "$out"
+}
 
 make_ca() {
   local dir=$1
@@ -56,5 +92,7 @@ case "${1:-}" in
   server) [ $# -ge 3 ] || usage; make_server "$2" "$3" "${4:-}" ;;
   sign) [ $# -ge 4 ] || usage; sign_csr "$2" "$3" "$4" "${5:-30}" ;;
   certify) [ $# -ge 5 ] || usage; certify_pubkey "$2" "$3" "$4" "$5" "${6:-30}" ;;
+  revoke) [ $# -eq 3 ] || usage; revoke_cert "$2" "$3" ;;
+  crl) [ $# -eq 3 ] || usage; make_crl "$2" "$3" ;;
   *) usage ;;
 esac

@@ -47,6 +47,12 @@ const CODE_EXIT = {
   CERT_EXISTS: EXIT_CODES.config,
   CERT_NOT_FOUND: EXIT_CODES.config,
   CA_INVALID: EXIT_CODES.config,
+  // The broker refused the device certificate: revoked, inactive, or an unknown CA; or it expired.
+  CERT_REFUSED: EXIT_CODES.noPermission,
+  CERT_EXPIRED: EXIT_CODES.noPermission,
+  // Rotation: the certificate-rotator backend said no; the new certificate did not connect (never switched to).
+  ROTATION_REJECTED: EXIT_CODES.unavailable,
+  ROTATION_NEW_CERT_REFUSED: EXIT_CODES.unavailable,
   BROKER_UNREACHABLE: EXIT_CODES.unavailable,
   TLS_FAILED: EXIT_CODES.unavailable,
   CONNECT_REFUSED: EXIT_CODES.unavailable,
@@ -67,6 +73,10 @@ const CODE_EXIT = {
   LISTEN_FAILED: EXIT_CODES.unavailable,
   // trustlink status: no running agent wrote a status file (or it is stale).
   AGENT_NOT_RUNNING: EXIT_CODES.unavailable,
+  // The spool holds --spool-max-bytes (or its filesystem is full): it empties once AWS IoT takes the messages.
+  SPOOL_FULL: EXIT_CODES.unavailable,
+  // The spool folder cannot be made, opened or written (permissions, a read-only filesystem, an I/O error).
+  SPOOL_UNWRITABLE: EXIT_CODES.config,
   INTERNAL: EXIT_CODES.software,
 } as const satisfies Record<string, number>;
 

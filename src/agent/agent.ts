@@ -9,6 +9,7 @@ import { startConnection } from '../connection/connect.js';
 import { defaultPort, type ConnectionInputs } from '../connection/settings.js';
 import type { Logger } from '../log/log.js';
 import { bridgeService } from './bridge-service.js';
+import { certificateScheduleService } from '../rotation/schedule.js';
 import { healthService } from './health.js';
 import type { Notifier } from './sd-notify.js';
 import type { AgentService, ServiceDeps } from './service.js';
@@ -37,6 +38,7 @@ function agentServices(deps: ServiceDeps): AgentService[] {
   return [
     bridgeService(deps),
     healthService(deps),
+    certificateScheduleService(deps),
   ].filter((service): service is AgentService => service !== undefined);
 }
 

@@ -124,8 +124,7 @@ export class Uplink {
   }
 
   #appendFailed(error: unknown): number {
-    // Compared as a string: the spool owns the SPOOL_FULL code.
-    if ((error as { code?: string }).code === 'SPOOL_FULL') {
+    if ((error as TrustlinkError).code === 'SPOOL_FULL') {
       this.#counters.refusedSpoolFull++;
       this.#fullLog.run(() => this.#log.warn('local publish refused: the spool is full', { refusedSpoolFull: this.#counters.refusedSpoolFull, ...this.#spool.stats() }));
       return REASON.quotaExceeded;

@@ -8,6 +8,7 @@ import { addGlobalOptions, type GlobalOptions } from './context.js';
 import { credsCommand } from './creds.js';
 import { hsmCommand } from './hsm.js';
 import { provisionCommand } from './provision.js';
+import { rotateCommand } from './rotate.js';
 import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
 import { runCommand } from './run.js';
@@ -34,7 +35,8 @@ function buildProgram(): Command {
     .addCommand(selftestCommand(VERSION))
     .addCommand(runCommand(VERSION))
     .addCommand(statusCommand())
-    .addCommand(provisionCommand());
+    .addCommand(provisionCommand())
+    .addCommand(rotateCommand());
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,

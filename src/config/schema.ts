@@ -119,9 +119,13 @@ export const SETTINGS = {
   // Fleet provisioning: flat keys, like auth, so env and flag layering stay one level deep.
   provisioningClaimCert: text({ help: 'the claim certificate shared by a batch of devices', flag: 'claim-cert', value: 'file', groups: ['provision'] }),
   provisioningClaimKey: text({ help: 'the claim key: a PEM file or a PKCS#11 URI', flag: 'claim-key', value: 'file|uri', groups: ['provision'] }),
-  provisioningTemplate: text({ help: 'the fleet-provisioning template', flag: 'template', value: 'name', groups: ['provision'] },
+  provisioningTemplate: text({ help: 'the fleet-provisioning template (rotate: RegisterThing after CreateCertificateFromCsr when set)', flag: 'template', value: 'name', groups: ['provision', 'rotation'] },
     named(/^[0-9A-Za-z_-]{1,36}$/, 'must be 1-36 of a-z A-Z 0-9 _ - (AWS IoT template name)')),
-  provisioningParameters: list(named(/^[^=]+=.*$/, 'must be KEY=VALUE'), { help: 'a template parameter, e.g. SerialNumber=A123', flag: 'param', value: 'key=value', groups: ['provision'] }),
+  provisioningParameters: list(named(/^[^=]+=.*$/, 'must be KEY=VALUE'), { help: 'a template parameter, e.g. SerialNumber=A123', flag: 'param', value: 'key=value', groups: ['provision', 'rotation'] }),
+  certWarnDays: integer({ help: 'warn (self-test; the agent once a day) when the device certificate expires within this many days', flag: 'cert-warn-days', value: 'days', groups: ['agent'] },
+    { min: 1, max: 3652, default: 30 }),
+  rotateBeforeDays: integer({ help: 'the agent rotates the device key and certificate when the certificate expires within this many days; off when unset', flag: 'rotate-before-days', value: 'days', groups: ['agent'] },
+    { min: 1, max: 3652 }),
   logLevel: choice(LOG_LEVELS, { help: 'log level', groups: [] }, 'info'),
 } as const satisfies Record<string, Setting>;
 

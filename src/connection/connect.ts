@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/log.js';
 import { openMqttSession, type ConnectedInfo, type MqttSession } from './mqtt.js';
+import { explainRefusal } from '../identity/handshake-refusal.js';
 import { prepareConnection, type ConnectionInputs } from './settings.js';
 
 export interface Connection {
@@ -47,7 +48,13 @@ export async function startConnection(config: Config, log: Logger, options: Conn
   return {
     session: live,
     clientId: settings.clientId,
-    firstConnect: live.start({ retry: options.retry }),
+    // A refused handshake is explained before anyone sees it: which side refused, and why.
+    firstConnect: live.start({ retry: options.retry }).catch(async (error: unknown) => {
+      throw await explainRefusal(error, {
+        endpoint: settings.endpoint, port: settings.port, caPem: settings.tls.caPem, alpn: settings.tls.alpn,
+        timeoutMs: settings.connectTimeoutMs, deviceCertificate: identity?.certificate,
+      });
+    }),
     async close() {
       await live.stop();
       release();

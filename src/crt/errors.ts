@@ -12,6 +12,8 @@ export function crtErrorName(error: unknown): string {
 
 const UNREACHABLE = /SOCKET_CONNECTION_REFUSED|SOCKET_TIMEOUT|SOCKET_NO_ROUTE|DNS_|SOCKET_NETWORK_DOWN|SOCKET_NOT_CONNECTED|IO_SOCKET_CONNECT_ABORTED|HOST_UNREACHABLE/;
 const HUNG_UP = /SOCKET_CLOSED|UNEXPECTED_HANGUP|BROKEN_PIPE|CONNECTION_RESET/;
+/** The peer closed the connection (a broker refusing a certificate may do just that). */
+export const isHangUp = (error: unknown): boolean => HUNG_UP.test(crtErrorName(error));
 const WEBSOCKET_REFUSED = /WEBSOCKET_UPGRADE_FAILURE/;
 const TLS = /TLS|PKCS11|X509|CERT/;
 

@@ -26,9 +26,13 @@ export type RegisteredState = v.InferOutput<typeof registeredState>;
 
 export interface ProvisionState {
   dir: string;
+  /** The resume file (provision.json). */
+  file: string;
   isProvisioned(): boolean;
   readRegistered(): RegisteredState | undefined;
   saveRegistered(state: RegisteredState): void;
+  /** Forgets a kept answer that cannot be used (its certificate is for another key). */
+  discardRegistered(): void;
   /** The marker says "done", and the resume file is no longer needed. */
   markProvisioned(thingName: string): void;
 }
@@ -47,6 +51,7 @@ export function openState(dir: string): ProvisionState {
   };
   return {
     dir,
+    file: stateFile,
     isProvisioned: () => existsSync(marker),
     readRegistered() {
       if (!existsSync(stateFile)) return undefined;
@@ -63,6 +68,9 @@ export function openState(dir: string): ProvisionState {
     saveRegistered(state) {
       ensureDir();
       writeFileAtomic(stateFile, `${JSON.stringify(state, null, 2)}\n`, 0o644);
+    },
+    discardRegistered() {
+      rmSync(stateFile, { force: true });
     },
     markProvisioned(thingName) {
       ensureDir();

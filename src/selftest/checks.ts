@@ -8,6 +8,8 @@ import { lookup } from 'node:dns/promises';
 import { connect as tcpConnect } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import { connect } from '../connection/connect.js';
+import { alpnFor } from '../connection/alpn.js';
+import { checkServerCertificate } from '../identity/handshake-refusal.js';
 import { defaultPort } from '../connection/settings.js';
 import { sigv4CredentialsFor } from '../credentials/sigv4-source.js';
 import { readTextFile } from '../files/read.js';
@@ -48,8 +50,8 @@ function requireSetting<T>(value: T | undefined, key: string): T {
 }
 
 const DAY_MS = 86_400_000;
-/** Warn this long before the device certificate expires: enough to rotate it over the air. */
-export const EXPIRY_WARNING_DAYS = 30;
+/** s2n's blinding delay after a refused handshake is at most 30 s (see identity/handshake-refusal.ts). */
+const BLINDING_MAX_MS = 30_000;
 
 export const configCheck: SelftestCheck = {
   id: 'config',
@@ -223,12 +225,15 @@ export const certificateCheck: SelftestCheck = {
     }
     const validFrom = new Date(certificate.validFrom);
     const validTo = new Date(certificate.validTo);
-    const renew = 'issue a new device certificate for this key (CSR from the token) and install it';
+    const renew = 'run trustlink rotate (a new key and certificate over the current connection), or set rotateBeforeDays so the agent does it';
     if (context.now < validFrom) return fail(`${subject}: not valid before ${validFrom.toISOString()}`, 'check the system clock; or the certificate was issued with a future start date');
-    if (context.now > validTo) return fail(`${subject}: expired ${validTo.toISOString()}`, renew);
+    if (context.now > validTo) {
+      return fail(`${subject}: expired ${validTo.toISOString()}; the broker will refuse it`, 'an expired certificate cannot renew itself over MQTT: provision the device again, or install a new certificate for this key');
+    }
     const daysLeft = Math.floor((validTo.getTime() - context.now.getTime()) / DAY_MS);
-    const what = `${subject}, matches the key, valid until ${validTo.toISOString()} (${daysLeft} days)`;
-    return daysLeft < EXPIRY_WARNING_DAYS ? warn(what, renew) : pass(what);
+    const warnDays = need(context.config, 'the config').certWarnDays;
+    const what = `${subject}, matches the key, valid until ${validTo.toISOString()} (${daysLeft} days to expiry)`;
+    return daysLeft < warnDays ? warn(`${what}, within certWarnDays (${warnDays})`, renew) : pass(what);
   },
 };
 
@@ -298,10 +303,21 @@ export const tlsCheck: SelftestCheck = {
   name: 'TLS handshake with the device identity',
   requires: ['tcp', 'certificate'],
   network: true,
-  // One attempt: the TCP connect, the handshake and the CONNACK each get the configured time.
-  timeoutMs: (context) => need(context.config, 'the config').connectTimeoutMs * 2 + 2_000,
+  // One attempt: the TCP connect, the handshake and the CONNACK each get the configured time,
+  // and a refused handshake aws-crt's blinding delay on top, so that the verdict names the cause.
+  timeoutMs: (context) => need(context.config, 'the config').connectTimeoutMs * 2 + BLINDING_MAX_MS + 4_000,
   async run(context) {
     const config = need(context.config, 'the config');
+    // The broker's certificate first, with Node's TLS: a refusal on this side is said at once,
+    // without waiting out the blinding delay aws-crt adds after a failed handshake.
+    const server = await checkServerCertificate({
+      host: need(context.config?.endpoint, 'the endpoint'), port: config.port ?? defaultPort(config),
+      caPem: config.caFile !== undefined ? readCaBundle(config.caFile) : undefined,
+      alpn: alpnFor(config.port ?? defaultPort(config), config.alpn), timeoutMs: config.connectTimeoutMs,
+    });
+    if (server.kind === 'refused') {
+      return fail(`the device refuses the broker's certificate: ${server.reason}`, 'check caFile (for AWS IoT: Amazon Root CA 1) and that endpoint is the iot:Data-ATS endpoint the certificate names');
+    }
     try {
       const connection = await connect(config, context.log, { retry: false, env: context.env, sigv4Credentials: sigv4CredentialsFor(config, context.log, context.env) });
       context.cleanups.push(() => connection.close());

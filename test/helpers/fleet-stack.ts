@@ -8,9 +8,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fleetAcl, startFleetStandin, type FleetStandin } from '../standin/fleet.js';
+import { fleetAcl, rotationAcl, startFleetStandin, type FleetStandin } from '../standin/fleet.js';
 import { hsm } from './provision.js';
 import { trustlink, type RunResult } from './run.js';
+import type { TestPki } from './pki.js';
 import { createStack, type TestStack, type TokenKind } from './stack.js';
 
 export const TEMPLATE = 'FactoryTemplate';
@@ -25,25 +26,38 @@ export interface FleetStack {
   writeConfig(name: string, extra?: Record<string, unknown>): string;
   /** `trustlink --json provision` with the claim flags; `args` add to or override them. */
   provision(configFile: string, stateDir: string, args: string[]): Promise<RunResult>;
+  /** `trustlink --json rotate` for a provisioned config. */
+  rotate(configFile: string, stateDir: string, args?: string[]): Promise<RunResult>;
   /** Private keys with this label in the token. */
   keysLabelled(label: string): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function createFleetStack(name: string, token: TokenKind, claimCns: string[] = ['claim']): Promise<FleetStack> {
+export interface FleetStackOptions {
+  /** Claim certificates' CNs allowed the provisioning topics. */
+  claimCns?: string[];
+  /** Devices may use the fleet-provisioning and rotator topics with their own certificates, and the broker reads a CRL. */
+  rotation?: boolean;
+}
+
+export async function createFleetStack(name: string, token: TokenKind, options: FleetStackOptions = {}): Promise<FleetStack> {
+  const claimCns = options.claimCns ?? ['claim'];
+  const crlFile = (dir: string): string => join(dir, 'crl.pem');
   const stack = await createStack(name, {
     token,
     brokerConfig: (dir) => {
       const aclFile = join(dir, 'fleet.acl');
-      writeFileSync(aclFile, claimCns.map((cn) => fleetAcl(cn, TEMPLATE)).join('\n'));
-      return [`acl_file ${aclFile}`];
+      writeFileSync(aclFile, [...claimCns.map((cn) => fleetAcl(cn, TEMPLATE)), ...(options.rotation ? [rotationAcl(TEMPLATE)] : [])].join('\n'));
+      return [`acl_file ${aclFile}`, ...(options.rotation ? [`crlfile ${crlFile(dir)}`] : [])];
     },
+    ...(options.rotation ? { beforeBroker: async (dir: string, pki: TestPki) => void (await pki.crl(crlFile(dir))) } : {}),
   });
   try {
     const fleet = await startFleetStandin({
       dir: stack.dir,
       pki: stack.pki,
       broker: stack.broker,
+      ...(options.rotation ? { crlFile: crlFile(stack.dir) } : {}),
       templates: { [TEMPLATE]: { required: ['SerialNumber'], thingName: (parameters) => `thing-${parameters.SerialNumber}`, denySerials: [DENIED_SERIAL] } },
     });
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -64,6 +78,9 @@ export async function createFleetStack(name: string, token: TokenKind, claimCns:
       provision(configFile, stateDir, args) {
         return trustlink(['--json', '--config', configFile, 'provision', '--state-dir', stateDir,
           '--claim-cert', claimCert, '--claim-key', claimKeyFile, '--template', TEMPLATE, '--answer-timeout', '10', ...args], stack.env, 90_000);
+      },
+      rotate(configFile, stateDir, args = []) {
+        return trustlink(['--json', '--config', configFile, 'rotate', '--state-dir', stateDir, '--answer-timeout', '10', ...args], stack.env, 120_000);
       },
       async keysLabelled(label) {
         const access = { env: stack.env, modulePath: device.modulePath, pinFile: device.pinFile, label: device.label };

@@ -19,6 +19,8 @@ export interface Mosquitto {
   stop(): Promise<void>;
   start(): Promise<void>;
   restart(): Promise<void>;
+  /** SIGHUP: mosquitto reads its config again, the CRL (crlfile) included. */
+  reload(): Promise<void>;
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {
@@ -77,6 +79,19 @@ export async function startMosquitto(dir: string, pki: TestPki, options: { extra
     await exited;
   }
 
+  async function reload(): Promise<void> {
+    const running = child;
+    if (!running || running.exitCode !== null) throw new Error('mosquitto is not running');
+    const seen = log.length;
+    running.kill('SIGHUP');
+    // mosquitto says so in its log once it has read the config again.
+    const deadline = Date.now() + 5_000;
+    while (!log.slice(seen).some((line) => /Reloading config/.test(line))) {
+      if (Date.now() > deadline) throw new Error(`mosquitto did not reload:\n${log.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   await start();
-  return { port, host, log, stop, start, restart: async () => { await stop(); await start(); } };
+  return { port, host, log, stop, start, restart: async () => { await stop(); await start(); }, reload };
 }

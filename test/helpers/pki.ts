@@ -13,6 +13,10 @@ export interface TestPki {
   certify(publicKeyPem: string, cn: string, out: string, days?: number): Promise<string>;
   /** Signs a CSR. */
   sign(csr: string, out: string, days?: number): Promise<string>;
+  /** Marks a certificate revoked; crl() then lists it. */
+  revoke(cert: string): Promise<void>;
+  /** Writes the CA's CRL (PEM). */
+  crl(out: string): Promise<string>;
 }
 
 const PKI = join(HSM_DIR, 'pki.sh');
@@ -32,6 +36,13 @@ export async function createPki(dir: string): Promise<TestPki> {
     },
     async sign(csr, out, days = 30) {
       await runChecked(PKI, ['sign', dir, csr, out, String(days)]);
+      return out;
+    },
+    async revoke(cert) {
+      await runChecked(PKI, ['revoke', dir, cert]);
+    },
+    async crl(out) {
+      await runChecked(PKI, ['crl', dir, out]);
       return out;
     },
   };

@@ -31,6 +31,8 @@ export interface StackOptions {
   token?: TokenKind;
   /** More mosquitto.conf lines, given the stack's folder (e.g. an acl_file written there). */
   brokerConfig?: (dir: string) => string[];
+  /** Runs before mosquitto starts (e.g. to write the CRL its config names). */
+  beforeBroker?: (dir: string, pki: TestPki) => Promise<void>;
 }
 
 export async function createStack(name: string, options: StackOptions = {}): Promise<TestStack> {
@@ -46,6 +48,7 @@ export async function createStack(name: string, options: StackOptions = {}): Pro
     } else {
       token = await createSoftHsmToken(join(temp.path, 'hsm'), pki);
     }
+    await options.beforeBroker?.(temp.path, pki);
     broker = await startMosquitto(temp.path, pki, { extraConfig: options.brokerConfig?.(temp.path) ?? [] });
     const running = { tpm, broker };
     // What the units' StateDirectory= makes on a device.

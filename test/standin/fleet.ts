@@ -6,6 +6,12 @@
  * is checked, a template's parameters are applied and a pre-provisioning
  * hook refuses serials on a deny list. `fleetAcl` is the mosquitto ACL that
  * lets a claim certificate use only those topics.
+ *
+ * For rotation (aws-facts.md §13): CreateCertificateFromCsr is answered
+ * for a device's own certificate too (`rotationAcl`), a certificate-rotator
+ * backend answers awslabs/things/<thing>/certificate/{create,commit}, and a
+ * certificate can be marked REVOKED or INACTIVE: it goes on the CA's CRL,
+ * which mosquitto (crlfile) reads again on SIGHUP, so the broker refuses it.
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +22,7 @@ import type { TestPki } from '../helpers/pki.js';
 
 export const CREATE_TOPIC = '$aws/certificates/create-from-csr/json';
 const REGISTER_FILTER = '$aws/provisioning-templates/+/provision/json';
+const ROTATOR_FILTER = 'awslabs/things/+/certificate/+';
 const STANDIN_CN = 'fleet-standin';
 
 export interface FleetTemplate {
@@ -27,13 +34,16 @@ export interface FleetTemplate {
   denySerials: string[];
 }
 
-export type FleetStep = 'create' | 'register';
+export type FleetStep = 'create' | 'register' | 'rotator-create' | 'rotator-commit';
+export type CertificateStatus = 'ACTIVE' | 'REVOKED' | 'INACTIVE';
 
 export interface FleetOptions {
   dir: string;
   pki: TestPki;
   broker: Mosquitto;
   templates: Record<string, FleetTemplate>;
+  /** The broker's crlfile; certificates can be refused only with it. */
+  crlFile?: string;
 }
 
 export interface FleetStandin {
@@ -47,6 +57,14 @@ export interface FleetStandin {
   malformed: FleetStep | undefined;
   /** Called when a request arrives, before it is answered; the answer is dropped when it returns false. */
   onRequest: ((step: FleetStep) => boolean | Promise<boolean>) | undefined;
+  /** Called with each certificate issued, before the answer goes out (e.g. to refuse it at once). */
+  onIssued: ((certificateId: string) => Promise<void>) | undefined;
+  /** Certificates issued, by ID, with their PEM and status. */
+  certificates: Map<string, { pem: string; status: CertificateStatus }>;
+  /** Rotator jobs committed, by job ID. */
+  committed: Set<string>;
+  /** Marks a certificate REVOKED or INACTIVE: the CRL lists it and mosquitto reads the CRL again. */
+  setStatus(certificateId: string, status: Exclude<CertificateStatus, 'ACTIVE'>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +76,22 @@ export function fleetAcl(claimCn: string, template: string): string {
     `user ${claimCn}`,
     `topic write ${CREATE_TOPIC}`, `topic read ${CREATE_TOPIC}/accepted`, `topic read ${CREATE_TOPIC}/rejected`,
     `topic write ${register}`, `topic read ${register}/accepted`, `topic read ${register}/rejected`,
+    'pattern readwrite things/%c/#',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The device policy rotation needs, as mosquitto ACL patterns for every
+ * device (client ID = thing name): the fleet-provisioning topics for its own
+ * certificate, the rotator's per-thing topics, and its things/<thing>/ tree.
+ */
+export function rotationAcl(template: string): string {
+  const register = `$aws/provisioning-templates/${template}/provision/json`;
+  return [
+    `user ${STANDIN_CN}`, 'topic readwrite $aws/#', 'topic readwrite awslabs/#',
+    ...[CREATE_TOPIC, register].flatMap((topic) => [`pattern write ${topic}`, `pattern read ${topic}/accepted`, `pattern read ${topic}/rejected`]),
+    'pattern readwrite awslabs/things/%c/certificate/#',
     'pattern readwrite things/%c/#',
     '',
   ].join('\n');
@@ -86,6 +120,20 @@ export async function startFleetStandin(options: FleetOptions): Promise<FleetSta
     ownershipTokens: [],
     malformed: undefined,
     onRequest: undefined,
+    onIssued: undefined,
+    certificates: new Map(),
+    committed: new Set(),
+    async setStatus(certificateId, status) {
+      const certificate = state.certificates.get(certificateId);
+      if (certificate === undefined) throw new Error(`no certificate ${certificateId}`);
+      if (options.crlFile === undefined) throw new Error('the fleet stand-in was started without crlFile');
+      certificate.status = status;
+      const file = join(options.dir, `revoked-${certificateId}.pem`);
+      writeFileSync(file, certificate.pem);
+      await options.pki.revoke(file);
+      await options.pki.crl(options.crlFile);
+      await options.broker.reload();
+    },
     async stop() {
       await connection.disconnect();
     },
@@ -96,23 +144,33 @@ export async function startFleetStandin(options: FleetOptions): Promise<FleetSta
     await connection.publish(`${topic}/${accepted ? 'accepted' : 'rejected'}`, typeof body === 'string' ? body : JSON.stringify(body), mqtt.QoS.AtLeastOnce);
   };
 
-  const createFromCsr = async (request: { certificateSigningRequest?: unknown }): Promise<[boolean, object]> => {
-    if (typeof request.certificateSigningRequest !== 'string') return [false, rejection(400, 'InvalidCsr', 'certificateSigningRequest is missing')];
+  /** Signs a CSR with the test CA, as AWS IoT's CA would; undefined when it is not a valid CSR. */
+  const issue = async (csr: string): Promise<{ certificatePem: string; certificateId: string } | undefined> => {
     const name = `csr-${++serial}`;
     const csrFile = join(options.dir, `${name}.csr`);
-    writeFileSync(csrFile, request.certificateSigningRequest);
+    writeFileSync(csrFile, csr);
     let certificatePem: string;
     try {
       certificatePem = readFileSync(await options.pki.sign(csrFile, join(options.dir, `${name}.pem`)), 'utf8');
     } catch {
-      return [false, rejection(400, 'InvalidCsr', 'The CSR is not valid')];
+      return undefined;
     }
     // AWS IoT's certificate ID is the SHA-256 of the certificate's DER.
     const der = Buffer.from(certificatePem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
     const certificateId = createHash('sha256').update(der).digest('hex');
+    state.issued.add(certificateId);
+    state.certificates.set(certificateId, { pem: certificatePem, status: 'ACTIVE' });
+    await state.onIssued?.(certificateId);
+    return { certificatePem, certificateId };
+  };
+
+  const createFromCsr = async (request: { certificateSigningRequest?: unknown }): Promise<[boolean, object]> => {
+    if (typeof request.certificateSigningRequest !== 'string') return [false, rejection(400, 'InvalidCsr', 'certificateSigningRequest is missing')];
+    const issued = await issue(request.certificateSigningRequest);
+    if (issued === undefined) return [false, rejection(400, 'InvalidCsr', 'The CSR is not valid')];
+    const { certificatePem, certificateId } = issued;
     const token = randomBytes(32).toString('base64');
     pending.set(token, { certificateId, expires: Date.now() + 3_600_000 });
-    state.issued.add(certificateId);
     state.ownershipTokens.push(token);
     return [true, { certificateId, certificatePem, certificateOwnershipToken: token }];
   };
@@ -136,6 +194,17 @@ export async function startFleetStandin(options: FleetOptions): Promise<FleetSta
     return [true, { thingName, deviceConfiguration: {} }];
   };
 
+  /** The rotator backend's Lambdas, reduced to what a device sees: a job ID is required, the rest (job state, principals) is the cloud's. */
+  const rotator = async (step: FleetStep, request: Record<string, unknown>): Promise<[boolean, object]> => {
+    if (typeof request.jobId !== 'string' || request.jobId === '') return [false, { errorMsg: 'Pre-conditions not met' }];
+    if (step === 'rotator-commit') {
+      state.committed.add(request.jobId);
+      return [true, {}];
+    }
+    const issued = typeof request.csr === 'string' ? await issue(request.csr) : undefined;
+    return issued === undefined ? [false, { errorMsg: 'Pre-conditions not met' }] : [true, { certificatePem: issued.certificatePem }];
+  };
+
   const handle = async (step: FleetStep, topic: string, payload: ArrayBuffer): Promise<void> => {
     if (state.onRequest && !(await state.onRequest(step))) return;
     if (state.malformed === step) return answer(topic, true, '{"certificateId": 42');
@@ -147,11 +216,15 @@ export async function startFleetStandin(options: FleetOptions): Promise<FleetSta
     }
     const [accepted, body] = step === 'create'
       ? await createFromCsr(request)
-      : registerThing(topic.split('/')[2] as string, request);
+      : step === 'register' ? registerThing(topic.split('/')[2] as string, request) : await rotator(step, request);
     await answer(topic, accepted, body);
   };
 
   await connection.subscribe(CREATE_TOPIC, mqtt.QoS.AtLeastOnce, (topic, payload) => void handle('create', topic, payload));
   await connection.subscribe(REGISTER_FILTER, mqtt.QoS.AtLeastOnce, (topic, payload) => void handle('register', topic, payload));
+  await connection.subscribe(ROTATOR_FILTER, mqtt.QoS.AtLeastOnce, (topic, payload) => {
+    const action = topic.split('/').at(-1);
+    if (action === 'create' || action === 'commit') void handle(action === 'create' ? 'rotator-create' : 'rotator-commit', topic, payload);
+  });
   return state;
 }

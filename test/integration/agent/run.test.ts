@@ -11,6 +11,7 @@ import { createStack, type TestStack } from '../../helpers/stack.js';
 
 let stack: TestStack;
 let notify: NotifySocket;
+const EXPIRY_WARNING = 'the device certificate expires soon: run trustlink rotate, or set rotateBeforeDays';
 
 beforeAll(async () => {
   stack = await createStack('agent');
@@ -63,6 +64,20 @@ it('is ready while the broker is unreachable, and still exits 0 on SIGTERM', asy
   const agent = new RunningCli(['run', ...args, '--client-id', 'offline'], { ...stack.env, NOTIFY_SOCKET: notify.path });
   await agent.waitFor('a failed attempt', () => agent.countLogs('connection attempt failed; retrying with backoff') >= 1);
   await notify.waitFor('READY=1 without a broker', (sent) => sent.filter((line) => line === 'READY=1').length === readyBefore + 1);
+  // The stack's certificate is valid 30 days: inside the default certWarnDays, said once (then once a day).
+  const warnings = agent.logs().filter((line) => line.message === EXPIRY_WARNING);
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatchObject({ level: 'warn', daysToExpiry: 29, certWarnDays: 30 });
+  expect(await agent.stop()).toBe(0);
+});
+
+it('logs no expiry warning outside certWarnDays', async () => {
+  const args = [...stack.args];
+  args[args.indexOf('--port') + 1] = String(await freePort());
+  const readyBefore = notify.assignments().filter((line) => line === 'READY=1').length;
+  const agent = new RunningCli(['run', ...args, '--client-id', 'offline-2'], { ...stack.env, NOTIFY_SOCKET: notify.path, TRUSTLINK_CERT_WARN_DAYS: '7' });
+  await notify.waitFor('READY=1', (sent) => sent.filter((line) => line === 'READY=1').length === readyBefore + 1);
+  expect(agent.countLogs(EXPIRY_WARNING)).toBe(0);
   expect(await agent.stop()).toBe(0);
 });
 

@@ -164,6 +164,7 @@ it('refuses new QoS 1 messages when the spool is full: MQTT 5 PUBACK 0x97, MQTT 
       // Once full, every later message is refused: the accepted ones come first.
       expect(codes).toEqual([...Array(accepted).fill(0), ...Array(100 - accepted).fill(0x97)]);
 
+      await agent.waitForStatus('the accepted messages held', (current) => current.services.bridge.spool.messages === accepted);
       // 60 KB cannot fit in a 64 KiB spool holding anything: refused for certain.
       const v311 = await mosquittoPub(['--unix', agent.socket, '-V', '311', '-q', '1', '-t', 'dt/thing-1/full', '-m', 'y'.repeat(60_000), '-d']);
       expect(v311.stdout).toContain('received CONNACK');

@@ -13,7 +13,7 @@ import { trustlink } from '../../helpers/run.js';
 let fleet: FleetStack;
 
 beforeAll(async () => {
-  fleet = await createFleetStack('provision-tpm', 'tpm', ['thing-1']);
+  fleet = await createFleetStack('provision-tpm', 'tpm', { claimCns: ['thing-1'] });
 });
 
 afterAll(async () => {

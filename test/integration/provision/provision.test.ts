@@ -108,6 +108,36 @@ describe('trustlink provision (SoftHSM2)', () => {
     for (const token of fleet.fleet.ownershipTokens) expect(left).not.toContain(token);
   });
 
+  it('discards a kept answer whose certificate is for a key the token no longer holds, and provisions afresh', async () => {
+    const { token } = fleet.stack;
+    const config = fleet.writeConfig('wiped');
+    const stateDir = join(fleet.stack.dir, 'state-wiped');
+    const args = ['--key', keyUri('wiped'), '--param', 'SerialNumber=W1'];
+    const cut = await fleet.provision(config, stateDir, [...args, '--stop-after', 'registered']);
+    expect(cut.signal).toBe('SIGKILL');
+    const kept = JSON.parse(readFileSync(join(stateDir, 'provision.json'), 'utf8')) as { certificateId: string };
+    // The token is wiped (or re-made) before the rerun: the key the kept certificate was issued for is gone.
+    const pin = readFileSync(token.pinFile, 'utf8').trim();
+    for (const type of ['privkey', 'pubkey']) {
+      await runChecked('pkcs11-tool', ['--module', token.modulePath, '--token-label', token.label, '--login', '--pin', pin, '--delete-object', '--type', type, '--label', 'wiped'],
+        { env: { ...process.env, ...token.moduleEnv } });
+    }
+    expect(await fleet.keysLabelled('wiped')).toBe(0);
+
+    const rerun = await fleet.provision(config, stateDir, args);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const result = lastJson(rerun.stdout);
+    expect(result).toMatchObject({ thingName: 'thing-W1', keyGenerated: true });
+    expect(result.certificateId).not.toBe(kept.certificateId);
+    const discarded = rerun.stderr.split('\n').filter((line) => line.includes('discarding the kept provisioning answer'));
+    expect(discarded).toHaveLength(1);
+    expect(discarded[0]).toContain(kept.certificateId);
+    expect(await fleet.keysLabelled('wiped')).toBe(1);
+    expect(fleet.fleet.things.get('thing-W1')).toBe(result.certificateId);
+    const connected = await trustlink(['--config', config, 'connect'], fleet.stack.env);
+    expect(connected.code, connected.stderr).toBe(0);
+  });
+
   it('finishes after a key generation cut short that left only the public half', async () => {
     const { token } = fleet.stack;
     // An orphan public key under the label, as a cut between the two objects' writes would leave.

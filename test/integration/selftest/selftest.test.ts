@@ -126,7 +126,13 @@ describe('a healthy device', () => {
     const { result, report } = await selftest([], { '--cert': stack.token.certFile });
     expect(result.code).toBe(0);
     expect(report.status).toBe('warn');
-    expect(check(report, 'certificate')).toMatchObject({ status: 'warn', hint: expect.stringContaining('new device certificate') });
+    expect(check(report, 'certificate')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/\(\d+ days to expiry\), within certWarnDays \(30\)$/), hint: expect.stringContaining('trustlink rotate') });
+  });
+
+  it('warns within certWarnDays when it is set wider than the default', async () => {
+    const { result, report } = await selftest(['--no-network'], {}, { ...stack.env, TRUSTLINK_CERT_WARN_DAYS: '120' });
+    expect(result.code).toBe(0);
+    expect(check(report, 'certificate')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/\((89|90) days to expiry\), within certWarnDays \(120\)$/) });
   });
 
   it('with a PEM key file (development), skips the token checks and warns about the key', async () => {
@@ -191,7 +197,7 @@ describe('each failure is named by its check', () => {
     expect(result.code).toBe(1);
     expect(firstFailure(report)).toBe('certificate');
     expect(check(report, 'clock').status).toBe('pass');
-    expect(check(report, 'certificate')).toMatchObject({ detail: expect.stringMatching(/^CN=thing-1: expired \d{4}-/), hint: expect.stringContaining('new device certificate') });
+    expect(check(report, 'certificate')).toMatchObject({ detail: expect.stringMatching(/^CN=thing-1: expired \d{4}-/), hint: expect.stringContaining('provision the device again') });
   });
 
   it('a clock before the certificate\'s validity fails the clock check (--now)', async () => {

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCertificateAnswer, parseRegisterAnswer, registerThingTopic, rejectionError } from '../../../src/provision/fleet-api.js';
-import { parseParameters } from '../../../src/provision/provision.js';
+import { parseCertificateAnswer, parseParameters, parseRegisterAnswer, registerThingTopic, rejectionError } from '../../../src/fleet/fleet-api.js';
 import { openState } from '../../../src/provision/state.js';
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));

@@ -21,7 +21,7 @@ export async function request(session: MqttSession, topic: string, payload: unkn
       hint: 'run again: every step resumes, and the device key is kept',
     }));
     const timer = setTimeout(() => reject(new TrustlinkError('PROVISION_INTERRUPTED', `no answer on ${topic}/accepted or /rejected within ${timeoutMs / 1000} s; nothing was stored`, {
-      hint: 'check that the claim certificate\'s policy allows iot:Subscribe and iot:Receive on the answer topics; then run again',
+      hint: 'check that the policy of the certificate in use (the claim certificate, or the device\'s own when rotating) allows iot:Subscribe and iot:Receive on the answer topics; then run again',
     })), timeoutMs);
     session.on('message', onMessage);
     session.on('disconnected', onDisconnected);

@@ -6,6 +6,14 @@
 import * as v from 'valibot';
 import { TrustlinkError } from '../errors.js';
 
+/** KEY=VALUE pairs (provisioningParameters) as the template's parameters; the first = splits. */
+export function parseParameters(pairs: string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((pair) => {
+    const at = pair.indexOf('=');
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
+}
+
 export const CREATE_FROM_CSR_TOPIC = '$aws/certificates/create-from-csr/json';
 
 export function registerThingTopic(template: string): string {
@@ -64,7 +72,7 @@ function hintFor(step: string, statusCode: number): string {
   if (statusCode === 400 && step === 'CreateCertificateFromCsr') return 'AWS IoT refused the CSR: the key type must be RSA 2048+ or EC P-256/P-384';
   if (statusCode === 400) return 'AWS IoT refused the request: check the template\'s parameters against --param (names are case-sensitive)';
   if (statusCode === 429 || statusCode >= 500) return 'AWS IoT is throttling or failing: run again later (the device key is kept)';
-  return 'check the claim certificate\'s policy allows the fleet-provisioning topics, then run again';
+  return 'check that the policy of the certificate in use (the claim certificate, or the device\'s own when rotating) allows the fleet-provisioning topics, then run again';
 }
 
 export function rejectionError(step: string, payload: Buffer): TrustlinkError {
