@@ -27,6 +27,18 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** The upstream broker's state: start() on a running mosquitto would orphan it, so each test restores it once. */
+let brokerDown = false;
+async function brokerStop(): Promise<void> {
+  await stack.broker.stop();
+  brokerDown = true;
+}
+async function brokerStart(): Promise<void> {
+  if (!brokerDown) return;
+  await stack.broker.start();
+  brokerDown = false;
+}
+
 /** mosquitto_pub -l: one QoS 1 message a line, its PUBACKs printed (-d) as they come. */
 function publishLines(socket: string, topic: string, lines: string[], version = '5') {
   const child = spawn('stdbuf', ['-oL', 'mosquitto_pub', '--unix', socket, '-V', version, '-q', '1', '-t', topic, '-l', '-d'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -58,7 +70,7 @@ it('loses no acknowledged message when the agent is killed with kill -9 while th
   const dir = makeTempDir('bridge-kill');
   const topic = 'dt/thing-1/seq';
   const count = 1_000;
-  await stack.broker.stop();
+  await brokerStop();
   try {
     const first = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path, waitConnected: false });
     const publisher = publishLines(first.socket, topic, Array.from({ length: count }, (_, index) => String(index)));
@@ -71,7 +83,7 @@ it('loses no acknowledged message when the agent is killed with kill -9 while th
     const acked = publisher.acked().map((id) => String(id - 1));
     expect(acked.length).toBeGreaterThanOrEqual(killAfter);
 
-    await stack.broker.start();
+    await brokerStart();
     const sub = mosquittoSub([...upstreamFlags(stack, watcher), '-i', 'watcher-kill', '-q', '1', '-t', topic, '-d']);
     try {
       await sub.waitFor('SUBACK', () => sub.stdoutLines.some((line) => line.includes('received SUBACK')));
@@ -94,7 +106,7 @@ it('loses no acknowledged message when the agent is killed with kill -9 while th
       await sub.stop();
     }
   } finally {
-    await stack.broker.start().catch(() => undefined);
+    await brokerStart();
     dir.remove();
   }
 }, 180_000);
@@ -113,7 +125,7 @@ function newestSegment(dir: string): string {
 it('discards a record torn by a power cut (a truncated spool file) and never sends it garbled', async () => {
   const dir = makeTempDir('bridge-torn');
   const topic = 'dt/thing-1/torn';
-  await stack.broker.stop();
+  await brokerStop();
   try {
     const first = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path, waitConnected: false });
     const publisher = publishLines(first.socket, topic, Array.from({ length: 20 }, (_, index) => `reading-${index}`));
@@ -124,7 +136,7 @@ it('discards a record torn by a power cut (a truncated spool file) and never sen
     const file = newestSegment(first.spoolDir);
     truncateSync(file, statSync(file).size - 3);
 
-    await stack.broker.start();
+    await brokerStart();
     const sub = mosquittoSub([...upstreamFlags(stack, watcher), '-i', 'watcher-torn', '-q', '1', '-t', topic, '-d']);
     try {
       await sub.waitFor('SUBACK', () => sub.stdoutLines.some((line) => line.includes('received SUBACK')));
@@ -142,7 +154,7 @@ it('discards a record torn by a power cut (a truncated spool file) and never sen
       await sub.stop();
     }
   } finally {
-    await stack.broker.start().catch(() => undefined);
+    await brokerStart();
     dir.remove();
   }
 }, 120_000);
@@ -150,7 +162,7 @@ it('discards a record torn by a power cut (a truncated spool file) and never sen
 it('refuses new QoS 1 messages when the spool is full: MQTT 5 PUBACK 0x97, MQTT 3.1.1 the connection closed; counted, logged once', async () => {
   const dir = makeTempDir('bridge-full');
   const maxBytes = 65_536;
-  await stack.broker.stop();
+  await brokerStop();
   try {
     const agent = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path, waitConnected: false, extra: ['--spool-max-bytes', String(maxBytes)] });
     try {
@@ -178,7 +190,7 @@ it('refuses new QoS 1 messages when the spool is full: MQTT 5 PUBACK 0x97, MQTT 
       await agent.stop();
     }
   } finally {
-    await stack.broker.start().catch(() => undefined);
+    await brokerStart();
     dir.remove();
   }
 }, 120_000);
