@@ -9,6 +9,7 @@ import { startConnection } from '../connection/connect.js';
 import { defaultPort } from '../connection/settings.js';
 import type { Logger } from '../log/log.js';
 import { healthService } from './health.js';
+import { jobsService } from './jobs.js';
 import type { Notifier } from './sd-notify.js';
 import type { AgentService, ServiceDeps } from './service.js';
 
@@ -27,7 +28,10 @@ export interface AgentOptions {
 
 /** What runs beside the connection. The credentials server (issue 5) is added here. */
 function agentServices(deps: ServiceDeps): AgentService[] {
-  return [healthService(deps)].filter((service): service is AgentService => service !== undefined);
+  return [
+    healthService(deps),
+    jobsService(deps),
+  ].filter((service): service is AgentService => service !== undefined);
 }
 
 async function withinTimeout(work: Promise<unknown>, what: string, log: Logger): Promise<void> {

@@ -96,6 +96,21 @@ export const configSchema = v.strictObject({
   /** KEY=VALUE pairs handed to the template. */
   provisioningParameters: v.optional(v.array(v.pipe(v.string(), v.regex(/^[^=]+=.*$/, 'must be KEY=VALUE')))),
   logLevel: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), 'info'),
+  /** Persistent state (jobs progress, provisioning, spool) lives here. */
+  stateDir: v.optional(path, '/var/lib/trustlink'),
+  /** AWS IoT Jobs: follow notify-next and run handlers from jobsHandlerDir. */
+  jobs: v.optional(v.boolean(), false),
+  jobsHandlerDir: v.optional(path, '/etc/trustlink/jobs.d'),
+  /** How long one handler (or the updater) may run before it is killed and the job FAILED. */
+  jobsHandlerTimeoutSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(604_800)), 3600),
+  /** Shell command of the built-in `update` job; the image URL is in $TRUSTLINK_UPDATE_URL (e.g. 'rauc install "$TRUSTLINK_UPDATE_URL"'). */
+  jobsUpdateCommand: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty'))),
+  /** Shell command of the built-in `reboot` job (and of `update` once installed). */
+  jobsRebootCommand: v.optional(v.pipe(v.string(), v.nonEmpty('must not be empty')), 'systemctl reboot'),
+  /** A named device shadow the agent reports its state in and takes a few desired settings from. */
+  shadow: v.optional(v.boolean(), false),
+  // AWS IoT shadow names: 1-64 of [a-zA-Z0-9:_-].
+  shadowName: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9:_-]{1,64}$/, 'must be 1-64 of a-z A-Z 0-9 : _ -')), 'trustlink'),
 });
 
 export type Config = v.InferOutput<typeof configSchema>;

@@ -1,0 +1,22 @@
+/**
+ * Subscribes a service's filters on every connect and only then tells it
+ * the session is up: a request published on 'connected' must not race the
+ * SUBSCRIBE that lets its answer in (the session re-subscribes only after
+ * emitting 'connected').
+ */
+import type { Logger } from '../log/log.js';
+import type { MqttSession, QoS } from './mqtt.js';
+
+export interface Subscribed {
+  stop(): void;
+}
+
+export function onSubscribed(session: MqttSession, filters: string[], qos: QoS, log: Logger, ready: () => void): Subscribed {
+  const onConnected = (): void => {
+    Promise.all(filters.map((filter) => session.subscribe(filter, qos)))
+      .then(ready)
+      .catch((error: Error) => log.error('subscribe failed', { filters, reason: error.message }));
+  };
+  session.on('connected', onConnected);
+  return { stop: () => void session.off('connected', onConnected) };
+}

@@ -1,0 +1,28 @@
+/**
+ * statusDetails as AWS IoT Jobs accepts them: keys 1-128 of [a-zA-Z0-9:_-],
+ * values 1-1024 characters with no control characters. Output tails are cut
+ * to their last characters (as the Device Client does) rather than refused.
+ */
+
+export type StatusDetails = Record<string, string>;
+
+export const MAX_DETAIL_VALUE = 1024;
+const KEY = /^[a-zA-Z0-9:_-]{1,128}$/;
+
+/** Line breaks become " | ", other control characters a space; the tail is kept. */
+export function detailValue(text: string): string {
+  const clean = text.replace(/\r?\n/g, ' | ').replace(/\p{C}/gu, ' ').trim();
+  const chars = Array.from(clean);
+  return chars.length <= MAX_DETAIL_VALUE ? clean : `…${chars.slice(-(MAX_DETAIL_VALUE - 1)).join('')}`;
+}
+
+/** Drops empty values and keys AWS would refuse; everything else fits. */
+export function statusDetails(entries: Record<string, string | undefined>): StatusDetails {
+  const details: StatusDetails = {};
+  for (const [key, value] of Object.entries(entries)) {
+    if (value === undefined || !KEY.test(key)) continue;
+    const clean = detailValue(value);
+    if (clean !== '') details[key] = clean;
+  }
+  return details;
+}
