@@ -7,6 +7,7 @@ import { connectCommand } from './connect.js';
 import { addGlobalOptions, type GlobalOptions } from './context.js';
 import { credsCommand } from './creds.js';
 import { hsmCommand } from './hsm.js';
+import { jobsCommand } from './jobs.js';
 import { provisionCommand } from './provision.js';
 import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
@@ -32,6 +33,7 @@ function buildProgram(): Command {
     .addCommand(credsCommand())
     .addCommand(selftestCommand(VERSION))
     .addCommand(runCommand(VERSION))
+    .addCommand(jobsCommand())
     .addCommand(provisionCommand());
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the

@@ -114,6 +114,8 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
   /** A handler, the updater or the boot check runs now. */
   let busy = false;
   let waiting: RequestKind | undefined;
+  /** notify-next announced a job while start-next was in flight: its answer may predate the job. */
+  let askAgain = false;
   const attempts: Record<RequestKind, number> = { 'start-next': 0, update: 0 };
   const iso = (): string => options.now().toISOString();
 
@@ -255,11 +257,17 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
           return startNext();
         case 'notify-next':
           if (event.execution === undefined || current !== undefined) return [];
+          if (waiting === 'start-next') askAgain = true;
           return startNext();
         case 'start-next-accepted':
           if (waiting !== 'start-next') return [];
           waiting = undefined;
           attempts['start-next'] = 0;
+          if (event.execution === undefined && askAgain && current === undefined) {
+            askAgain = false;
+            return startNext();
+          }
+          askAgain = false;
           return onExecution(event.execution);
         case 'start-next-rejected':
           if (waiting !== 'start-next') return [];

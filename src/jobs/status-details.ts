@@ -11,7 +11,7 @@ const KEY = /^[a-zA-Z0-9:_-]{1,128}$/;
 
 /** Line breaks become " | ", other control characters a space; the tail is kept. */
 export function detailValue(text: string): string {
-  const clean = text.replace(/\r?\n/g, ' | ').replace(/\p{C}/gu, ' ').trim();
+  const clean = text.trim().replace(/\r?\n/g, ' | ').replace(/\p{C}/gu, ' ');
   const chars = Array.from(clean);
   return chars.length <= MAX_DETAIL_VALUE ? clean : `…${chars.slice(-(MAX_DETAIL_VALUE - 1)).join('')}`;
 }

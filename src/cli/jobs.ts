@@ -1,0 +1,36 @@
+/** trustlink jobs: the job in progress and the last ten results, from the state folder (no connection). */
+import { Command } from 'commander';
+import type { CurrentJob, JobResult } from '../jobs/machine.js';
+import { jobsDir, readJobsState } from '../jobs/store.js';
+import { createContext } from './context.js';
+
+function formatCurrent(job: CurrentJob | undefined): string {
+  if (job === undefined) return 'no job in progress';
+  const phase = job.phase === 'reporting' ? `reporting ${job.verdict?.status ?? ''}` : job.phase;
+  return `in progress: ${job.jobId} (${job.operation}), ${phase} since ${job.startedAt}`;
+}
+
+function formatResult(result: JobResult): string {
+  const reason = result.statusDetails.reason !== undefined ? `: ${result.statusDetails.reason}` : '';
+  return `  ${result.finishedAt}  ${result.status.padEnd(11)} ${result.jobId} (${result.operation})${reason}${result.note !== undefined ? ` [${result.note}]` : ''}`;
+}
+
+export function jobsCommand(): Command {
+  return new Command('jobs')
+    .description('show the AWS IoT job in progress and the last ten results on this device (read from --state-dir)')
+    .option('--state-dir <dir>', 'the agent\'s state folder (config: stateDir; default /var/lib/trustlink)')
+    .addHelpText('after', `
+The agent (trustlink run --jobs) keeps its progress in <state-dir>/jobs/.
+A status other than the one the device reported (TIMED_OUT, CANCELED,
+UNKNOWN) comes with a note saying what AWS IoT answered.
+
+Example:
+  trustlink jobs --json`)
+    .action((flags: { stateDir?: string }, self: Command) => {
+      const { loaded, output } = createContext(self, { stateDir: flags.stateDir });
+      const { stateDir } = loaded.config;
+      const { current, history } = readJobsState(stateDir);
+      const lines = [formatCurrent(current), history.length === 0 ? 'no finished jobs' : `last ${history.length} finished (newest first):`, ...history.map(formatResult)];
+      output.result(lines.join('\n'), { event: 'jobs', dir: jobsDir(stateDir), current: current ?? null, history });
+    });
+}

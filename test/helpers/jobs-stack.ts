@@ -1,0 +1,67 @@
+/**
+ * A stack for the agent's jobs and shadow: the usual stack (SoftHSM2 or the
+ * TPM simulator, mosquitto), the Jobs and Shadow stand-ins on it, a handler
+ * directory, a state directory and a runtime directory (where the boot
+ * self-test report goes), and the built agent started with them.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startJobsStandin, type JobsStandin } from '../standin/jobs.js';
+import { startShadowStandin, type ShadowStandin } from '../standin/shadow.js';
+import { RunningCli, trustlink, type RunResult } from './run.js';
+import { createStack, type TestStack, type TokenKind } from './stack.js';
+
+export const THING = 'thing-1';
+
+export interface JobsStack {
+  stack: TestStack;
+  jobs: JobsStandin;
+  shadow: ShadowStandin;
+  handlerDir: string;
+  stateDir: string;
+  runtimeDir: string;
+  /** Writes an executable handler script (mode 0755 unless given). */
+  handler(name: string, script: string, mode?: number): string;
+  /** Starts `trustlink run` with jobs on (and the shadow when asked), `env` added to the stack's. */
+  agent(options?: { shadow?: boolean; jobs?: boolean; env?: NodeJS.ProcessEnv; args?: string[] }): RunningCli;
+  /** `trustlink --json jobs` for this state directory. */
+  jobsCli(): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+export async function createJobsStack(name: string, token: TokenKind = 'softhsm'): Promise<JobsStack> {
+  const stack = await createStack(name, { token });
+  try {
+    const jobs = await startJobsStandin({ dir: stack.dir, pki: stack.pki, broker: stack.broker });
+    const shadow = await startShadowStandin({ dir: stack.dir, pki: stack.pki, broker: stack.broker });
+    const handlerDir = join(stack.dir, 'jobs.d');
+    const stateDir = join(stack.dir, 'state');
+    const runtimeDir = join(stack.dir, 'run');
+    mkdirSync(handlerDir, { mode: 0o755 });
+    chmodSync(handlerDir, 0o755);
+    mkdirSync(runtimeDir, { mode: 0o700 });
+    return {
+      stack, jobs, shadow, handlerDir, stateDir, runtimeDir,
+      handler(handlerName, script, mode = 0o755) {
+        const file = join(handlerDir, handlerName);
+        writeFileSync(file, `#!/bin/sh\n${script}\n`);
+        chmodSync(file, mode);
+        return file;
+      },
+      agent(options = {}) {
+        const args = ['--json', 'run', ...stack.args, '--thing-name', THING, '--state-dir', stateDir, '--jobs-handler-dir', handlerDir,
+          ...(options.jobs === false ? [] : ['--jobs']), ...(options.shadow ? ['--shadow'] : []), ...(options.args ?? [])];
+        return new RunningCli(args, { ...stack.env, RUNTIME_DIRECTORY: runtimeDir, ...options.env });
+      },
+      jobsCli: () => trustlink(['--json', 'jobs', '--state-dir', stateDir], stack.env),
+      async close() {
+        await shadow.stop();
+        await jobs.stop();
+        await stack.close();
+      },
+    };
+  } catch (error) {
+    await stack.close();
+    throw error;
+  }
+}
