@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import type { Config } from '../config/schema.js';
 import { startConnection } from '../connection/connect.js';
-import { defaultPort } from '../connection/settings.js';
+import { defaultPort, type ConnectionInputs } from '../connection/settings.js';
 import type { Logger } from '../log/log.js';
 import { healthService } from './health.js';
 import { jobsService } from './jobs.js';
@@ -20,6 +20,7 @@ export interface AgentOptions {
   config: Config;
   log: Logger;
   env: NodeJS.ProcessEnv;
+  connectionInputs: ConnectionInputs;
   notifier: Notifier;
   version: string;
   /** Aborted on SIGTERM/SIGINT. */
@@ -45,7 +46,7 @@ async function withinTimeout(work: Promise<unknown>, what: string, log: Logger):
 
 export async function runAgent(options: AgentOptions): Promise<void> {
   const { config, log, notifier } = options;
-  const connection = await startConnection(config, log, { retry: true, env: options.env });
+  const connection = await startConnection(config, log, { retry: true, ...options.connectionInputs });
   const services = agentServices({ config, connection, log, version: options.version });
   const endpoint = `${config.endpoint}:${config.port ?? defaultPort(config)}`;
 

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { connect } from '../connection/connect.js';
 import { defaultPort } from '../connection/settings.js';
-import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
+import { addSettingFlags } from './setting-flags.js';
 import { createContext } from './context.js';
 
 /** "maximumQos: 1, retainAvailable: true, ..." for the negotiated settings aws-crt reports. */
@@ -13,7 +13,7 @@ function describeNegotiated(negotiated: Record<string, unknown>): string {
 export function connectCommand(): Command {
   const command = new Command('connect')
     .description('connect once, print the CONNACK outcome and the negotiated settings, then disconnect (exit 0 only on success)');
-  addConnectionOptions(command);
+  addSettingFlags(command, ['connection']);
   command.addHelpText('after', `
 Examples:
   # mutual TLS with a token key (the default)
@@ -38,11 +38,11 @@ Examples:
     --endpoint abc123-ats.iot.eu-west-1.amazonaws.com --ca-file AmazonRootCA1.pem
 
 Exit status: 0 when the broker accepted the connection; see the README for the others.`);
-  return command.action(async (flags: ConnectionFlags, self: Command) => {
-    const { loaded, log, output } = createContext(self, connectionFlagsToConfig(flags));
+  return command.action(async (_flags: unknown, self: Command) => {
+    const { loaded, log, output, connectionInputs } = createContext(self, ['connection']);
     const { config } = loaded;
     const started = Date.now();
-    const connection = await connect(config, log, { retry: false });
+    const connection = await connect(config, log, { retry: false, ...connectionInputs });
     const elapsedMs = Date.now() - started;
     try {
       const { sessionPresent, negotiated } = connection.connected;

@@ -2,11 +2,16 @@
  * What every command starts from: the global options, the layered
  * configuration, a logger and the output channel.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { ConfigKey } from '../config/schema.js';
+import type { SettingGroup } from '../config/setting.js';
+import type { ConnectionInputs } from '../connection/settings.js';
+import { sigv4CredentialsFor } from '../credentials/sigv4-source.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../log/log.js';
 import { createOutput, type Output } from './output.js';
+import { parseChoice } from './parse.js';
+import { settingsFromFlags } from './setting-flags.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -20,22 +25,16 @@ export interface CommandContext {
   log: Logger;
   output: Output;
   env: NodeJS.ProcessEnv;
+  /** What a connection needs beyond the configuration: the environment, and where SigV4 credentials come from. */
+  connectionInputs: ConnectionInputs;
 }
 
-export function parseInteger(min: number, max: number) {
-  return (value: string): number => {
-    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('not a whole number.');
-    const number = Number(value);
-    if (number < min || number > max) throw new InvalidArgumentError(`must be between ${min} and ${max}.`);
-    return number;
-  };
-}
-
-export function parseChoice<T extends string>(choices: readonly T[]) {
-  return (value: string): T => {
-    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}.`);
-    return value as T;
-  };
+export interface ContextOptions {
+  /** The command whose flags are read (a subcommand reads its parent's); default: the command itself. */
+  flagsFrom?: Command;
+  /** Settings given by other flags of the command's own. */
+  extra?: Partial<Record<ConfigKey, unknown>>;
+  env?: NodeJS.ProcessEnv;
 }
 
 export function addGlobalOptions(program: Command): Command {
@@ -46,12 +45,15 @@ export function addGlobalOptions(program: Command): Command {
     .option('--debug', 'show the cause of errors and debug logs');
 }
 
-export function createContext(command: Command, flags: Partial<Record<ConfigKey, unknown>>, env: NodeJS.ProcessEnv = process.env): CommandContext {
+/** Loads the configuration from the file, the environment and the flags of these groups. */
+export function createContext(command: Command, groups: readonly SettingGroup[], options: ContextOptions = {}): CommandContext {
+  const env = options.env ?? process.env;
+  const flags = { ...settingsFromFlags(options.flagsFrom ?? command, groups), ...options.extra };
   const globals = command.optsWithGlobals<GlobalOptions>();
   const loaded = loadConfig({ file: globals.config, env, flags: { ...flags, logLevel: globals.debug ? 'debug' : globals.logLevel } });
   const json = globals.json ?? false;
   const log = createCommandLogger(loaded.config.logLevel, json, env);
-  return { loaded, log, output: createOutput(json), env };
+  return { loaded, log, output: createOutput(json), env, connectionInputs: { env, sigv4Credentials: sigv4CredentialsFor(loaded.config, log, env) } };
 }
 
 export function createCommandLogger(level: LogLevel, json: boolean, env: NodeJS.ProcessEnv): Logger {

@@ -5,23 +5,24 @@
  */
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import type { ConfigKey } from '../config/schema.js';
 import { CredentialsCache, defaultCacheDir, readThrough } from '../credentials/cache.js';
 import { environmentVariables, exportLines, OUTPUT_FORMATS, processCredentials, type OutputFormat } from '../credentials/formats.js';
-import { CredentialsKeeper } from '../credentials/keeper.js';
+import { CredentialsKeeper } from '../credentials/credentials-keeper.js';
 import type { FetchedCredentials } from '../credentials/provider-client.js';
 import { DEFAULT_REFRESH_MARGIN_SECONDS, isFresh } from '../credentials/refresh.js';
 import { ECS_PATH, isLoopbackAddress, startCredentialsServer } from '../credentials/server.js';
 import { credentialsTarget, openClientFor, targetCacheKey } from '../credentials/settings.js';
 import { readOrCreateToken } from '../credentials/token-file.js';
 import type { Output } from './output.js';
-import {
-  addCredentialsProviderOptions, addIdentityOptions, credentialsProviderFlagsToConfig, identityFlagsToConfig, type CredentialsProviderFlags, type IdentityFlags,
-} from './connection-options.js';
-import { createContext, parseChoice, parseInteger } from './context.js';
+import { createContext } from './context.js';
+import { parseChoice, parseInteger } from './parse.js';
+import { addSettingFlags } from './setting-flags.js';
 import { stopOnSignals } from './stop-signals.js';
 
-interface CredsFlags extends IdentityFlags, CredentialsProviderFlags {
+/** Who asks (the device identity) and whom (the credentials provider). */
+const FLAG_GROUPS = ['identity', 'credentialsProvider'] as const;
+
+interface CredsFlags {
   format: OutputFormat;
   cacheDir?: string;
   cache: boolean;
@@ -33,10 +34,6 @@ interface ServeFlags {
   port: number;
   tokenFile: string;
   bind: string;
-}
-
-function credsFlagsToConfig(flags: CredsFlags): Partial<Record<ConfigKey, unknown>> {
-  return { ...identityFlagsToConfig(flags), ...credentialsProviderFlagsToConfig(flags) };
 }
 
 function print(output: Output, format: OutputFormat, fetched: FetchedCredentials): void {
@@ -82,7 +79,7 @@ Example:
   trustlink --config /etc/trustlink/config.json creds serve --port 9911 --token-file /run/trustlink/creds-token`);
   return command.action(async (flags: ServeFlags, self: Command) => {
     const parentFlags = self.parent!.opts<CredsFlags>();
-    const { loaded, log, output, env } = createContext(self, credsFlagsToConfig(parentFlags));
+    const { loaded, log, output, env } = createContext(self, FLAG_GROUPS, { flagsFrom: self.parent! });
     const target = credentialsTarget(loaded.config);
     if (!isLoopbackAddress(flags.bind)) {
       log.warn('serving credentials beyond this host: anyone who can reach this address and read the token gets them', { bind: flags.bind });
@@ -123,8 +120,7 @@ Example:
 export function credsCommand(): Command {
   const command = new Command('creds')
     .description('print temporary AWS credentials from the AWS IoT credentials provider, fetched with the device key');
-  addCredentialsProviderOptions(command);
-  addIdentityOptions(command, 'CA certificate(s) the credentials endpoint must chain to (AWS: Amazon Root CA 1; default: the system store)');
+  addSettingFlags(command, FLAG_GROUPS);
   command
     .option('--format <format>', `what to print: ${OUTPUT_FORMATS.join(', ')}`, parseChoice(OUTPUT_FORMATS), 'process')
     .option('--cache-dir <dir>', 'RAM-backed folder for the credentials cache (default: $XDG_RUNTIME_DIR/trustlink, else /run/trustlink)')
@@ -152,7 +148,7 @@ Examples:
     --key 'pkcs11:token=dev;object=devkey' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
     --pin-file /etc/trustlink/pin --format env)"`);
   return command.action(async (flags: CredsFlags, self: Command) => {
-    const { loaded, log, output, env } = createContext(self, credsFlagsToConfig(flags));
+    const { loaded, log, output, env } = createContext(self, FLAG_GROUPS);
     const target = credentialsTarget(loaded.config);
     const marginMs = flags.refreshMargin * 1000;
     const fresh = (expiresAt: Date): boolean => isFresh(expiresAt, marginMs, new Date());

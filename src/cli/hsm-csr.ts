@@ -6,9 +6,10 @@ import { requirePin } from '../pkcs11/secret.js';
 import { openTokenKey, requireModulePath } from '../pkcs11/token.js';
 import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
 import { createContext } from './context.js';
-import { addTokenOptions, pinSourcesFor, tokenFlagsToConfig, type TokenFlags } from './hsm-options.js';
+import { pinSourcesFor } from './hsm-options.js';
+import { addSettingFlags } from './setting-flags.js';
 
-interface CsrFlags extends TokenFlags {
+interface CsrFlags {
   key?: string;
   subject: string;
   out: string;
@@ -20,7 +21,7 @@ export function hsmCsrCommand(): Command {
     .option('--key <uri>', 'the key, as a PKCS#11 URI (default: the configured key)')
     .requiredOption('--subject <dn>', 'subject name, first attribute first, e.g. "CN=thing-1,O=Example Corp"')
     .requiredOption('--out <file>', 'where to write the CSR (PEM); written atomically');
-  addTokenOptions(command);
+  addSettingFlags(command, ['token']);
   command.addHelpText('after', `
 Example:
   trustlink hsm csr --key 'pkcs11:token=dev;object=thing-1;type=private' --subject 'CN=thing-1' \\
@@ -30,7 +31,7 @@ Example:
 Have your CA (or AWS IoT: aws iot create-certificate-from-csr) sign it, then
 store the certificate beside the key: trustlink hsm import-cert.`);
   return command.action(async (flags: CsrFlags, self: Command) => {
-    const { loaded, output, env } = createContext(self, { ...tokenFlagsToConfig(flags), key: flags.key });
+    const { loaded, output, env } = createContext(self, ['token'], { extra: { key: flags.key } });
     const { config } = loaded;
     if (config.key === undefined || !isPkcs11Uri(config.key)) {
       throw new TrustlinkError('USAGE', 'hsm csr needs a key in a token: --key pkcs11:token=...;object=... (or "key" in the config)', {

@@ -1,28 +1,17 @@
 /** trustlink hsm import-cert: stores the device certificate in the token beside its key. */
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { TrustlinkError } from '../errors.js';
+import { readFileBytes } from '../files/read.js';
 import { requirePin } from '../pkcs11/secret.js';
 import { openToken, requireModulePath } from '../pkcs11/token.js';
 import { createContext } from './context.js';
-import { addTokenOptions, parseLabel, parseTokenSelector, pinSourcesFor, tokenFlagsToConfig, type TokenFlags } from './hsm-options.js';
+import { parseLabel, parseTokenSelector, pinSourcesFor } from './hsm-options.js';
+import { addSettingFlags } from './setting-flags.js';
 
-interface ImportCertFlags extends TokenFlags {
+interface ImportCertFlags {
   token: string;
   label: string;
   cert: string;
   replace?: boolean;
-}
-
-function readCertificateFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new TrustlinkError('FILE_UNREADABLE', `cannot read the certificate file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
-      cause: error,
-      hint: 'pass --cert with the certificate your CA issued for the key (PEM or DER)',
-    });
-  }
 }
 
 export function hsmImportCertCommand(): Command {
@@ -32,7 +21,7 @@ export function hsmImportCertCommand(): Command {
     .requiredOption('--label <key-label>', 'label of the key the certificate was issued for; the certificate gets the same label', parseLabel)
     .requiredOption('--cert <file>', 'the certificate, PEM or DER')
     .option('--replace', 'replace the certificate already stored for this key (a renewal)');
-  addTokenOptions(command);
+  addSettingFlags(command, ['token']);
   command.addHelpText('after', `
 A certificate whose public key is not the key's is refused.
 
@@ -41,10 +30,10 @@ Example:
     --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file /etc/trustlink/pin
   trustlink publish --cert 'pkcs11:token=dev;object=thing-1;type=cert' --key 'pkcs11:token=dev;object=thing-1;type=private' ...`);
   return command.action(async (flags: ImportCertFlags, self: Command) => {
-    const { loaded, output, env } = createContext(self, tokenFlagsToConfig(flags));
+    const { loaded, output, env } = createContext(self, ['token']);
     const { config } = loaded;
     // Read before the login, so a wrong path costs no PIN attempt.
-    const der = readCertificateFile(flags.cert);
+    const der = readFileBytes(flags.cert, 'certificate file', 'pass --cert with the certificate your CA issued for the key (PEM or DER)');
     const uri = parseTokenSelector(flags.token);
     const modulePath = requireModulePath(config.pkcs11Module, uri);
     const pin = requirePin(pinSourcesFor(config, env, uri));

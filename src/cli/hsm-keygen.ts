@@ -4,11 +4,13 @@ import { Command } from 'commander';
 import { generateKeyPair, KEY_TYPES, type KeyType } from '../pkcs11/keygen.js';
 import { requirePin } from '../pkcs11/secret.js';
 import { openToken, requireModulePath } from '../pkcs11/token.js';
-import { createContext, parseChoice } from './context.js';
-import { addTokenOptions, parseKeyId, parseLabel, parseTokenSelector, pinSourcesFor, tokenFlagsToConfig, type TokenFlags } from './hsm-options.js';
+import { createContext } from './context.js';
+import { parseChoice } from './parse.js';
+import { addSettingFlags } from './setting-flags.js';
+import { parseKeyId, parseLabel, parseTokenSelector, pinSourcesFor } from './hsm-options.js';
 import { withProgress } from './progress.js';
 
-interface KeygenFlags extends TokenFlags {
+interface KeygenFlags {
   token: string;
   label: string;
   type: KeyType;
@@ -22,7 +24,7 @@ export function hsmKeygenCommand(): Command {
     .requiredOption('--label <label>', 'label of the new key pair (CKA_LABEL); refused if the token already holds it', parseLabel)
     .option('--type <type>', `key type: ${KEY_TYPES.join(', ')}`, parseChoice(KEY_TYPES), 'ec-p256')
     .option('--id <hex>', 'CKA_ID of the key pair in hex (default: 8 random bytes)', parseKeyId);
-  addTokenOptions(command);
+  addSettingFlags(command, ['token']);
   command.addHelpText('after', `
 The private key gets CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE and not
 CKA_EXTRACTABLE, and is checked to have them afterwards. RSA on a TPM takes
@@ -34,7 +36,7 @@ Examples:
 
 Next: trustlink hsm csr --key URI --subject "CN=thing-1" --out thing-1.csr`);
   return command.action(async (flags: KeygenFlags, self: Command) => {
-    const { loaded, output, env } = createContext(self, tokenFlagsToConfig(flags));
+    const { loaded, output, env } = createContext(self, ['token']);
     const { config } = loaded;
     const uri = parseTokenSelector(flags.token);
     const modulePath = requireModulePath(config.pkcs11Module, uri);

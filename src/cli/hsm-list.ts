@@ -7,9 +7,10 @@ import { requireModulePath } from '../pkcs11/token.js';
 import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
 import { createContext } from './context.js';
 import { renderInventory } from './hsm-list-render.js';
-import { addTokenOptions, parseTokenSelector, pinSourcesFor, tokenFlagsToConfig, type TokenFlags } from './hsm-options.js';
+import { parseTokenSelector, pinSourcesFor } from './hsm-options.js';
+import { addSettingFlags } from './setting-flags.js';
 
-interface ListFlags extends TokenFlags {
+interface ListFlags {
   token?: string;
 }
 
@@ -18,7 +19,7 @@ export function hsmListCommand(): Command {
     .alias('ls')
     .description('list slots and tokens (PIN state included) and the keys and certificates in them, each with a URI to paste')
     .option('--token <label|uri>', 'token to log in to, so that its private keys are listed too (default: the configured key\'s token, else the only token)');
-  addTokenOptions(command);
+  addSettingFlags(command, ['token']);
   command.addHelpText('after', `
 Without a PIN only public objects (public keys, certificates) are listed.
 With a PIN (--pin-file, TRUSTLINK_PIN or a systemd credential), trustlink logs
@@ -31,7 +32,7 @@ Examples:
   TRUSTLINK_PIN_FILE=/etc/trustlink/pin trustlink hsm list --token dev --pkcs11-module /usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
   trustlink --json hsm list --pkcs11-module /usr/lib/softhsm/libsofthsm2.so | jq '.slots[].token.objects.keys'`);
   return command.action((flags: ListFlags, self: Command) => {
-    const { loaded, output, env } = createContext(self, tokenFlagsToConfig(flags));
+    const { loaded, output, env } = createContext(self, ['token']);
     const { config } = loaded;
     const configuredKey = config.key !== undefined && isPkcs11Uri(config.key) ? parsePkcs11Uri(config.key) : undefined;
     const selector = flags.token !== undefined ? parseTokenSelector(flags.token) : configuredKey;

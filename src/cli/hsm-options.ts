@@ -1,23 +1,8 @@
-/** What the `trustlink hsm` commands share: module and PIN flags, token selectors, key ids. */
-import { InvalidArgumentError, type Command } from 'commander';
+/** What the `trustlink hsm` commands share: token selectors, key ids, where the PIN comes from. */
+import { InvalidArgumentError } from 'commander';
 import type { Config } from '../config/schema.js';
 import type { PinSources } from '../pkcs11/secret.js';
 import { isPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from '../pkcs11/uri.js';
-
-export interface TokenFlags {
-  pkcs11Module?: string;
-  pinFile?: string;
-}
-
-export function addTokenOptions(command: Command): Command {
-  return command
-    .option('--pkcs11-module <path>', 'PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so or libtpm2_pkcs11.so (or module-path= in a URI)')
-    .option('--pin-file <file>', 'file holding the token PIN (or env TRUSTLINK_PIN, or systemd credential "pin")');
-}
-
-export function tokenFlagsToConfig(flags: TokenFlags): Partial<Record<keyof Config, unknown>> {
-  return { pkcs11Module: flags.pkcs11Module, pinFile: flags.pinFile };
-}
 
 /** --token takes a label ("dev") or a PKCS#11 URI that selects a token ("pkcs11:token=dev;serial=..."). */
 export function parseTokenSelector(value: string): Pkcs11Uri {

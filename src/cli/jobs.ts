@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { CurrentJob, JobResult } from '../jobs/machine.js';
 import { jobsDir, readJobsState } from '../jobs/store.js';
 import { createContext } from './context.js';
+import { addSettingFlags } from './setting-flags.js';
 
 function formatCurrent(job: CurrentJob | undefined): string {
   if (job === undefined) return 'no job in progress';
@@ -16,9 +17,10 @@ function formatResult(result: JobResult): string {
 }
 
 export function jobsCommand(): Command {
-  return new Command('jobs')
-    .description('show the AWS IoT job in progress and the last ten results on this device (read from --state-dir)')
-    .option('--state-dir <dir>', 'the agent\'s state folder (config: stateDir; default /var/lib/trustlink)')
+  const command = new Command('jobs')
+    .description('show the AWS IoT job in progress and the last ten results on this device (read from --state-dir)');
+  addSettingFlags(command, ['state']);
+  return command
     .addHelpText('after', `
 The agent (trustlink run --jobs) keeps its progress in <state-dir>/jobs/.
 A status other than the one the device reported (TIMED_OUT, CANCELED,
@@ -26,8 +28,8 @@ UNKNOWN) comes with a note saying what AWS IoT answered.
 
 Example:
   trustlink jobs --json`)
-    .action((flags: { stateDir?: string }, self: Command) => {
-      const { loaded, output } = createContext(self, { stateDir: flags.stateDir });
+    .action((_flags: unknown, self: Command) => {
+      const { loaded, output } = createContext(self, ['state']);
       const { stateDir } = loaded.config;
       const { current, history } = readJobsState(stateDir);
       const lines = [formatCurrent(current), history.length === 0 ? 'no finished jobs' : `last ${history.length} finished (newest first):`, ...history.map(formatResult)];

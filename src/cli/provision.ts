@@ -1,52 +1,39 @@
 /** trustlink provision: first-boot identity by AWS IoT fleet provisioning, the key born in the token. */
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
+import { requireSetting } from '../config/require.js';
 import { TrustlinkError } from '../errors.js';
 import { KEY_TYPES, type KeyType } from '../pkcs11/keygen.js';
 import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
 import { CREATE_FROM_CSR_TOPIC } from '../provision/fleet-api.js';
 import { parseParameters, provision, STEPS, type Step } from '../provision/provision.js';
-import { DEFAULT_STATE_DIR, openState } from '../provision/state.js';
-import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
-import { createContext, parseChoice, parseInteger } from './context.js';
+import { openState } from '../provision/state.js';
+import { createContext } from './context.js';
+import { parseChoice, parseInteger } from './parse.js';
+import { addSettingFlags } from './setting-flags.js';
 import { pinSourcesFor } from './hsm-options.js';
 
-interface ProvisionFlags extends ConnectionFlags {
-  claimCert?: string;
-  claimKey?: string;
-  template?: string;
-  param?: string[];
+const FLAG_GROUPS = ['connection', 'provision', 'state'] as const;
+
+interface ProvisionFlags {
   keyType: KeyType;
   certOut?: string;
   certToToken?: boolean;
-  stateDir: string;
   dryRun?: boolean;
   answerTimeout: number;
   stopAfter?: Step;
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
-
-function need<T>(value: T | undefined, flag: string, key: string): T {
-  if (value === undefined) throw new TrustlinkError('USAGE', `provision needs ${flag} (or "${key}" in the config file)`);
-  return value;
-}
-
 export function provisionCommand(): Command {
   const command = new Command('provision')
     .description('first boot: make the device key inside the token, get its certificate and thing from AWS IoT fleet provisioning, and update the config')
-    .option('--claim-cert <file>', 'the claim certificate shared by a batch of devices (config: provisioningClaimCert)')
-    .option('--claim-key <file|uri>', 'its key: a PEM file or a PKCS#11 URI (config: provisioningClaimKey)')
-    .option('--template <name>', 'the fleet-provisioning template (config: provisioningTemplate)')
-    .option('--param <key=value>', 'a template parameter, e.g. SerialNumber=A123 (repeatable; config: provisioningParameters)', collect)
     .option('--key-type <type>', `type of the device key when it is generated: ${KEY_TYPES.join(', ')}`, parseChoice(KEY_TYPES), 'ec-p256')
     .option('--cert-out <file>', 'write the device certificate to this file (atomically) instead of the token')
     .option('--cert-to-token', 'store the device certificate in the token beside its key (the default)')
-    .option('--state-dir <dir>', 'where progress and the "provisioned" marker are kept', DEFAULT_STATE_DIR)
     .option('--answer-timeout <seconds>', 'how long to wait for each AWS IoT answer', parseInteger(1, 600), 30)
     .option('--dry-run', 'show what would be done, and do nothing')
     .addOption(new Option('--stop-after <step>', 'test hook: die like a power cut after this step').choices(STEPS).hideHelp());
-  addConnectionOptions(command);
+  addSettingFlags(command, FLAG_GROUPS);
   command.addHelpText('after', `
 --key names the device key (object= is its label): it is generated inside the
 token when the token does not hold it yet, and reused when it does. The claim
@@ -61,24 +48,18 @@ Example:
     --key 'pkcs11:token=dev;object=devkey' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file /etc/trustlink/pin`);
   return command.action(async (flags: ProvisionFlags, self: Command) => {
     if (flags.certOut !== undefined && flags.certToToken) throw new TrustlinkError('USAGE', '--cert-out and --cert-to-token exclude each other');
-    const { loaded, log, output, env } = createContext(self, {
-      ...connectionFlagsToConfig(flags),
-      provisioningClaimCert: flags.claimCert,
-      provisioningClaimKey: flags.claimKey,
-      provisioningTemplate: flags.template,
-      provisioningParameters: flags.param,
-    });
+    const { loaded, log, output, env } = createContext(self, FLAG_GROUPS);
     const { config } = loaded;
-    const keyText = need(config.key, '--key', 'key');
+    const keyText = requireSetting(config, 'key', { when: 'to provision' });
     if (!isPkcs11Uri(keyText)) throw new TrustlinkError('USAGE', 'provision makes the device key inside a token: --key must be a PKCS#11 URI such as pkcs11:token=dev;object=devkey');
     const deviceKey = parsePkcs11Uri(keyText);
-    const state = openState(flags.stateDir);
+    const state = openState(config.stateDir);
     const configFile = loaded.file ?? DEFAULT_CONFIG_FILE;
     const plan = {
       config,
-      claimCert: need(config.provisioningClaimCert, '--claim-cert', 'provisioningClaimCert'),
-      claimKey: need(config.provisioningClaimKey, '--claim-key', 'provisioningClaimKey'),
-      template: need(config.provisioningTemplate, '--template', 'provisioningTemplate'),
+      claimCert: requireSetting(config, 'provisioningClaimCert', { when: 'to provision' }),
+      claimKey: requireSetting(config, 'provisioningClaimKey', { when: 'to provision' }),
+      template: requireSetting(config, 'provisioningTemplate', { when: 'to provision' }),
       parameters: parseParameters(config.provisioningParameters ?? []),
       deviceKey,
       keyType: flags.keyType,

@@ -3,10 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { connect } from '../connection/connect.js';
 import { TrustlinkError } from '../errors.js';
-import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
-import { createContext, parseChoice, parseInteger } from './context.js';
+import { createContext } from './context.js';
+import { parseChoice, parseInteger } from './parse.js';
+import { addSettingFlags } from './setting-flags.js';
 
-interface PublishFlags extends ConnectionFlags {
+interface PublishFlags {
   topic: string;
   message: string;
   count: number;
@@ -28,7 +29,7 @@ export function publishCommand(): Command {
     .option('--count <n>', 'number of messages', parseInteger(1, 1_000_000), 1)
     .option('--qos <0|1>', 'QoS (AWS IoT supports 0 and 1)', parseChoice(['0', '1'] as const), '1')
     .option('--interval <ms>', 'pause between messages', parseInteger(0, 3_600_000), 0);
-  addConnectionOptions(command);
+  addSettingFlags(command, ['connection']);
   command.addHelpText('after', `
 Examples:
   # SoftHSM key, PIN from a file, one QoS 1 message
@@ -41,9 +42,9 @@ Examples:
 
 Exit status: 0 when every message was sent (QoS 1: acknowledged); see the README for the others.`);
   return command.action(async (flags: PublishFlags, self: Command) => {
-    const { loaded, log, output } = createContext(self, connectionFlagsToConfig(flags));
+    const { loaded, log, output, connectionInputs } = createContext(self, ['connection']);
     const qos = Number(flags.qos) as 0 | 1;
-    const connection = await connect(loaded.config, log, { retry: false });
+    const connection = await connect(loaded.config, log, { retry: false, ...connectionInputs });
     try {
       const started = Date.now();
       // QoS 1 publishes are pipelined: aws-crt keeps them in flight and each promise settles on its PUBACK.

@@ -2,16 +2,14 @@
 import { Command } from 'commander';
 import { createNotifier } from '../agent/sd-notify.js';
 import { runAgent } from '../agent/agent.js';
-import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
-import { addAgentOptions, agentFlagsToConfig, type AgentFlags } from './agent-options.js';
+import { addSettingFlags } from './setting-flags.js';
 import { createContext } from './context.js';
 import { stopOnSignals } from './stop-signals.js';
 
 export function runCommand(version: string): Command {
   const command = new Command('run')
     .description('stay connected: reconnect with backoff, publish health, tell systemd (READY, WATCHDOG); stop on SIGTERM');
-  addConnectionOptions(command);
-  addAgentOptions(command);
+  addSettingFlags(command, ['connection', 'state', 'agent']);
   command.addHelpText('after', `
 Logs are one JSON object a line on stderr (journald under systemd). With
 healthTopic set, a health message {time, version, clientId, uptimeSeconds,
@@ -22,11 +20,11 @@ WatchdogSec/2. SIGTERM or SIGINT: disconnect and exit 0.
 
 Example:
   trustlink --config /etc/trustlink/config.json run`);
-  return command.action(async (flags: ConnectionFlags & AgentFlags, self: Command) => {
-    const { loaded, log, env } = createContext(self, { ...connectionFlagsToConfig(flags), ...agentFlagsToConfig(flags) });
+  return command.action(async (_flags: unknown, self: Command) => {
+    const { loaded, log, env, connectionInputs } = createContext(self, ['connection', 'state', 'agent']);
     const signals = stopOnSignals(log);
     try {
-      await runAgent({ config: loaded.config, log, env, notifier: createNotifier(env, log), version, stop: signals.controller.signal });
+      await runAgent({ config: loaded.config, log, env, connectionInputs, notifier: createNotifier(env, log), version, stop: signals.controller.signal });
     } finally {
       signals.release();
     }

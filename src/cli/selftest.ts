@@ -8,14 +8,14 @@ import { isTrustlinkError } from '../errors.js';
 import { DEFAULT_REPORT_FILE, defaultReportFile, formatReport, writeReport } from '../selftest/report.js';
 import { runHook } from '../selftest/hooks.js';
 import { runSelftest, SELFTEST_EXIT } from '../selftest/selftest.js';
-import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
+import { addSettingFlags, settingsFromFlags } from './setting-flags.js';
 import { createCommandLogger, type GlobalOptions } from './context.js';
 import { createOutput } from './output.js';
 
 declare const TRUSTLINK_BUILD_TIME: string | undefined;
 const BUILD_TIME = typeof TRUSTLINK_BUILD_TIME === 'string' ? new Date(TRUSTLINK_BUILD_TIME) : undefined;
 
-interface SelftestFlags extends ConnectionFlags {
+interface SelftestFlags {
   report?: string;
   network: boolean;
   onPass?: string;
@@ -38,7 +38,7 @@ export function selftestCommand(version: string): Command {
     .option('--on-fail <command>', 'shell command to run when a check failed')
     // Test hook: judge the clock and certificates as if it were this time.
     .addOption(new Option('--now <iso8601>').argParser(parseInstant).hideHelp());
-  addConnectionOptions(command);
+  addSettingFlags(command, ['connection']);
   command.addHelpText('after', `
 Checks, in order (a check whose prerequisite failed is skipped, with the reason):
   config, clock, pkcs11-module, token, login, key, sign, certificate, ca,
@@ -63,7 +63,7 @@ Exit status (selftest only): 0 every check passed (warnings allowed),
     const log = createCommandLogger(globals.debug ? 'debug' : (globals.logLevel ?? 'warn'), json, env);
     const { report, exitCode } = await runSelftest({
       version,
-      sources: { file: globals.config, env, flags: { ...connectionFlagsToConfig(flags), logLevel: globals.logLevel } },
+      sources: { file: globals.config, env, flags: { ...settingsFromFlags(self, ['connection']), logLevel: globals.logLevel } },
       env,
       log,
       now: flags.now ?? new Date(),

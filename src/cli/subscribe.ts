@@ -6,11 +6,12 @@
 import { Command } from 'commander';
 import { connect } from '../connection/connect.js';
 import type { ReceivedMessage } from '../connection/mqtt.js';
-import { addConnectionOptions, connectionFlagsToConfig, type ConnectionFlags } from './connection-options.js';
-import { createContext, parseChoice, parseInteger } from './context.js';
+import { createContext } from './context.js';
+import { parseChoice, parseInteger } from './parse.js';
+import { addSettingFlags } from './setting-flags.js';
 import { stopOnSignals } from './stop-signals.js';
 
-interface SubscribeFlags extends ConnectionFlags {
+interface SubscribeFlags {
   topic: string;
   count?: number;
   qos: '0' | '1';
@@ -23,7 +24,7 @@ export function subscribeCommand(): Command {
     .requiredOption('--topic <filter>', 'topic filter, wildcards allowed (+, #)')
     .option('--count <n>', 'exit after this many messages', parseInteger(1, Number.MAX_SAFE_INTEGER))
     .option('--qos <0|1>', 'QoS (AWS IoT supports 0 and 1)', parseChoice(['0', '1'] as const), '1');
-  addConnectionOptions(command);
+  addSettingFlags(command, ['connection']);
   command.addHelpText('after', `
 Payloads go to stdout, one per line; logs go to stderr. With --json each
 message is {"topic","payload","qos"}. When the broker goes away the
@@ -32,8 +33,8 @@ subscriber reconnects with exponential backoff and jitter and subscribes again.
 Example:
   trustlink --config /etc/trustlink/config.json subscribe --topic 'cmd/thing-1/#' --count 1`);
   return command.action(async (flags: SubscribeFlags, self: Command) => {
-    const { loaded, log, output } = createContext(self, connectionFlagsToConfig(flags));
-    const connection = await connect(loaded.config, log, { retry: true });
+    const { loaded, log, output, connectionInputs } = createContext(self, ['connection']);
+    const connection = await connect(loaded.config, log, { retry: true, ...connectionInputs });
     const signals = stopOnSignals(log);
     let received = 0;
     connection.session.on('message', (message: ReceivedMessage) => {

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as v from 'valibot';
 import { TrustlinkError } from '../errors.js';
-import { CONFIG_KEYS, configSchema, envName, keyType, type Config, type ConfigKey } from './schema.js';
+import { CONFIG_KEYS, configSchema, envName, settingInfo, type Config, type ConfigKey } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/trustlink/config.json';
 
@@ -84,11 +84,11 @@ function readEnvLayer(env: NodeJS.ProcessEnv): Layer {
   for (const key of CONFIG_KEYS) {
     const raw = env[envName(key)];
     if (raw === undefined || raw === '') continue;
-    const type = keyType(key);
-    if (type === 'number') layer[key] = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
-    else if (type === 'boolean') layer[key] = raw === 'true' ? true : raw === 'false' ? false : raw;
-    else if (type === 'array') layer[key] = raw.split(',').map((item) => item.trim()).filter(Boolean);
-    else if (type === 'strict_object') layer[key] = parseEnvJson(raw);
+    const { kind } = settingInfo(key);
+    if (kind === 'integer') layer[key] = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    else if (kind === 'toggle') layer[key] = raw === 'true' ? true : raw === 'false' ? false : raw;
+    else if (kind === 'list') layer[key] = raw.split(',').map((item) => item.trim()).filter(Boolean);
+    else if (kind === 'object') layer[key] = parseEnvJson(raw);
     else layer[key] = raw;
   }
   return layer;
@@ -113,7 +113,7 @@ function validateLayer(layer: Layer, where: string, fileText?: string): void {
     return `${describeIssue(issue)}${line}`;
   });
   throw new TrustlinkError('CONFIG_INVALID', `${where}: ${problems.join('; ')}`, {
-    hint: `the keys are: ${CONFIG_KEYS.join(', ')} (see the README's configuration reference)`,
+    hint: `the keys are: ${CONFIG_KEYS.join(', ')} (see docs/configuration.md)`,
   });
 }
 

@@ -6,7 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/log.js';
 import { openMqttSession, type ConnectedInfo, type MqttSession } from './mqtt.js';
-import { prepareConnection } from './settings.js';
+import { prepareConnection, type ConnectionInputs } from './settings.js';
 
 export interface Connection {
   session: MqttSession;
@@ -26,9 +26,8 @@ export interface StartedConnection {
   close(): Promise<void>;
 }
 
-export interface ConnectOptions {
+export interface ConnectOptions extends ConnectionInputs {
   retry: boolean;
-  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -36,7 +35,7 @@ export interface ConnectOptions {
  * the long-running agent is up (and tells systemd so) while the network is not.
  */
 export async function startConnection(config: Config, log: Logger, options: ConnectOptions): Promise<StartedConnection> {
-  const { settings, identity } = prepareConnection(config, log, options.env);
+  const { settings, identity } = prepareConnection(config, log, options);
   const release = (): void => identity?.tokenKey?.close();
   let session: MqttSession;
   try {

@@ -7,9 +7,10 @@
  */
 import type { Config } from '../config/schema.js';
 import { TrustlinkError } from '../errors.js';
+import { readTextFile } from '../files/read.js';
+import { readValueOrFile } from '../files/value-or-file.js';
+import type { TokenKeySource } from '../identity/sources.js';
 import { openTokenKey } from '../pkcs11/token.js';
-import { readTextFile, type KeySource } from './identity.js';
-import { readValueOrFile } from './value-or-file.js';
 
 export interface CustomAuthFields {
   username?: string | undefined;
@@ -38,7 +39,7 @@ export function customAuthUsername(fields: CustomAuthFields): string {
 }
 
 /** base64(RSA-SHA256(token)) made inside the PKCS#11 token. */
-export function signTokenInToken(value: string, keySource: Extract<KeySource, { kind: 'pkcs11' }>): string {
+export function signTokenInToken(value: string, keySource: TokenKeySource): string {
   const key = openTokenKey(keySource);
   try {
     if (key.algorithm !== 'rsa') {
@@ -52,7 +53,7 @@ export function signTokenInToken(value: string, keySource: Extract<KeySource, { 
   }
 }
 
-export type SigningKeyResolver = (uri: string) => Extract<KeySource, { kind: 'pkcs11' }>;
+export type SigningKeyResolver = (uri: string) => TokenKeySource;
 
 /** Builds the CONNECT username and password for --auth custom from the configuration. */
 export function customAuthCredentials(config: Config, signingKey: SigningKeyResolver): MqttCredentials {

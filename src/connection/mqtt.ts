@@ -6,12 +6,12 @@ import { EventEmitter } from 'node:events';
 import type { AuthMode } from '../config/schema.js';
 import type { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
-import type { BackoffPolicy } from './backoff.js';
-import { loadCrt } from './crt.js';
+import { loadCrt } from '../crt/load.js';
+import { createTlsContext, type TlsSettings } from '../identity/tls-context.js';
+import type { BackoffPolicy } from '../retry/backoff.js';
 import { openMqtt311 } from './mqtt311.js';
 import { openMqtt5 } from './mqtt5.js';
 import type { MqttCredentials } from './custom-auth.js';
-import { createTlsContext, type TlsSettings } from './tls.js';
 import type { HandshakeTransform } from './websocket-sigv4.js';
 
 export type MqttVersion = '5' | '3.1.1';

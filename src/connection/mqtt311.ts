@@ -6,9 +6,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientTlsContext } from 'aws-crt/dist/native/io.js';
 import { TrustlinkError } from '../errors.js';
-import { backoffDelay } from './backoff.js';
-import type { Crt } from './crt.js';
-import { connackRefused, connectionError } from './crt-error.js';
+import type { Crt } from '../crt/load.js';
+import { connectionError } from '../crt/errors.js';
+import { backoffDelay } from '../retry/backoff.js';
+import { connackRefused } from './connack.js';
 import type { ConnectedInfo, MqttSession, MqttSettings, QoS, SessionDeps } from './mqtt.js';
 import { SessionBase } from './session-base.js';
 

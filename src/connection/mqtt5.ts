@@ -1,8 +1,9 @@
 /** MQTT 5 through aws-crt's Mqtt5Client, which reconnects by itself with full-jitter backoff. */
 import type { ClientTlsContext } from 'aws-crt/dist/native/io.js';
 import { TrustlinkError } from '../errors.js';
-import type { Crt } from './crt.js';
-import { connackRefused, connectionError, describeConnackReason } from './crt-error.js';
+import type { Crt } from '../crt/load.js';
+import { connectionError } from '../crt/errors.js';
+import { connackRefused, describeConnackReason } from './connack.js';
 import type { ConnectedInfo, MqttSession, MqttSettings, QoS, SessionDeps } from './mqtt.js';
 import { SessionBase } from './session-base.js';
 

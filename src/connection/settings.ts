@@ -6,45 +6,18 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { requireSetting } from '../config/require.js';
 import type { Config } from '../config/schema.js';
+import type { SigningCredentialsFactory } from '../credentials/types.js';
 import { TrustlinkError } from '../errors.js';
+import { readCaBundle } from '../identity/certificate.js';
+import { loadDeviceIdentity, type DeviceIdentity } from '../identity/device-identity.js';
+import { certSourceFrom, keySourceFrom, tokenKeySource } from '../identity/sources.js';
 import type { Logger } from '../log/log.js';
-import { requirePin } from '../pkcs11/secret.js';
-import { requireModulePath } from '../pkcs11/token.js';
-import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
-import { credentialsSourceFrom } from './credentials-source.js';
+import { alpnFor, AWS_IOT_CUSTOM_AUTH_ALPN } from './alpn.js';
 import { customAuthCredentials } from './custom-auth.js';
-import { loadDeviceIdentity, readCaBundle, type CertSource, type DeviceIdentity, type KeySource } from './identity.js';
 import type { MqttSettings, WebsocketSettings } from './mqtt.js';
-import { alpnFor, AWS_IOT_CUSTOM_AUTH_ALPN } from './tls.js';
 import { requireRegion, sigv4Handshake } from './websocket-sigv4.js';
-
-function required<T>(value: T | undefined, flag: string, key: string): T {
-  if (value === undefined) {
-    throw new TrustlinkError('USAGE', `${flag} is required (or "${key}" in the config file)`);
-  }
-  return value;
-}
-
-function pkcs11KeySource(uriText: string, config: Config, env: NodeJS.ProcessEnv): Extract<KeySource, { kind: 'pkcs11' }> {
-  const uri = parsePkcs11Uri(uriText);
-  const modulePath = requireModulePath(config.pkcs11Module, uri);
-  const pin = requirePin({ pinFile: config.pinFile ?? uri.pinSource, env });
-  return { kind: 'pkcs11', modulePath, uri, pin };
-}
-
-export function keySourceFrom(config: Config, env: NodeJS.ProcessEnv = process.env): KeySource {
-  const key = required(config.key, '--key', 'key');
-  return isPkcs11Uri(key) ? pkcs11KeySource(key, config, env) : { kind: 'file', path: key };
-}
-
-/** The certificate file, or a certificate in a token (by default the key's module and token). */
-export function certSourceFrom(cert: string, config: Config, key: KeySource): CertSource {
-  if (!isPkcs11Uri(cert)) return { kind: 'file', path: cert };
-  const uri = parsePkcs11Uri(cert);
-  const modulePath = requireModulePath(config.pkcs11Module ?? (key.kind === 'pkcs11' ? key.modulePath : undefined), uri);
-  return { kind: 'pkcs11', modulePath, uri, text: cert };
-}
 
 /** A client ID unique to this process, for when none is configured: two clients sharing one kick each other off. */
 function defaultClientId(config: Config): string {
@@ -66,7 +39,7 @@ export interface PreparedConnection {
 function deviceIdentity(config: Config, log: Logger, env: NodeJS.ProcessEnv): DeviceIdentity | undefined {
   const wanted = config.auth === 'mtls' || (config.auth === 'custom' && config.certFile !== undefined);
   if (!wanted) return undefined;
-  const certFile = required(config.certFile, '--cert', 'certFile');
+  const certFile = requireSetting(config, 'certFile', { when: `with --auth ${config.auth}` });
   const keySource = keySourceFrom(config, env);
   return loadDeviceIdentity(certSourceFrom(certFile, config, keySource), keySource, log);
 }
@@ -78,10 +51,11 @@ function alpnForMode(config: Config, port: number): string[] {
   return config.auth === 'mtls' ? alpnFor(port, undefined) : [];
 }
 
-function websocketFor(config: Config, endpoint: string, caPem: string | undefined, log: Logger, env: NodeJS.ProcessEnv): WebsocketSettings | undefined {
+function websocketFor(config: Config, endpoint: string, caPem: string | undefined, log: Logger, sigv4: SigningCredentialsFactory | undefined): WebsocketSettings | undefined {
   if (config.auth === 'sigv4') {
+    if (sigv4 === undefined) throw new TrustlinkError('INTERNAL', 'a SigV4 connection was prepared without a credentials source');
     const region = requireRegion(config.region, endpoint);
-    return sigv4Handshake(credentialsSourceFrom(config, region, caPem, log, env), region, log);
+    return sigv4Handshake(sigv4(region, caPem), region, log);
   }
   // Custom auth over websockets sends its credentials in CONNECT, so the upgrade goes out as is;
   // aws-crt's MQTT 5 client speaks websockets only when it is given a transform.
@@ -89,8 +63,15 @@ function websocketFor(config: Config, endpoint: string, caPem: string | undefine
   return undefined;
 }
 
-export function prepareConnection(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): PreparedConnection {
-  const endpoint = required(config.endpoint, '--endpoint', 'endpoint');
+/** What the caller brings: the environment (PIN, credentials) and, for sigv4, where credentials come from. */
+export interface ConnectionInputs {
+  env?: NodeJS.ProcessEnv;
+  sigv4Credentials?: SigningCredentialsFactory;
+}
+
+export function prepareConnection(config: Config, log: Logger, inputs: ConnectionInputs = {}): PreparedConnection {
+  const env = inputs.env ?? process.env;
+  const endpoint = requireSetting(config, 'endpoint');
   if (config.reconnectMinDelayMs > config.reconnectMaxDelayMs) {
     throw new TrustlinkError('CONFIG_INVALID', `reconnectMinDelayMs (${config.reconnectMinDelayMs}) is larger than reconnectMaxDelayMs (${config.reconnectMaxDelayMs})`);
   }
@@ -99,8 +80,8 @@ export function prepareConnection(config: Config, log: Logger, env: NodeJS.Proce
   }
   const caPem = config.caFile !== undefined ? readCaBundle(config.caFile) : undefined;
   const port = config.port ?? defaultPort(config);
-  const websocket = websocketFor(config, endpoint, caPem, log, env);
-  const credentials = config.auth === 'custom' ? customAuthCredentials(config, (uri) => pkcs11KeySource(uri, config, env)) : undefined;
+  const websocket = websocketFor(config, endpoint, caPem, log, inputs.sigv4Credentials);
+  const credentials = config.auth === 'custom' ? customAuthCredentials(config, (uri) => tokenKeySource(uri, config, env)) : undefined;
   const identity = deviceIdentity(config, log, env);
   const settings: MqttSettings = {
     endpoint,

@@ -6,9 +6,9 @@
  */
 import type { HttpRequest } from 'aws-crt/dist/native/http.js';
 import type { CredentialsSource } from '../credentials/types.js';
+import { loadCrt } from '../crt/load.js';
 import { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
-import { loadCrt } from './crt.js';
 
 export type HandshakeTransform = (request: HttpRequest, done: (errorCode?: number) => void) => void;
 

@@ -11,7 +11,7 @@ import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openS
 import { join } from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import type { Logger } from '../log/log.js';
-import { credentialsFromDocument, type ProviderDocument } from './provider-answer.js';
+import { credentialsFromDocument, type ProviderDocument } from './provider-response.js';
 import { MAX_ANSWER_BYTES, type FetchedCredentials } from './provider-client.js';
 
 /** statfs(2) f_type of the file systems that live in RAM. */

@@ -3,13 +3,13 @@
  * credential_process JSON, shell export lines, and the ECS container and
  * EC2 instance-metadata answers.
  */
-import type { AwsCredentials } from './provider-answer.js';
+import type { TemporaryCredentials } from './types.js';
 
 export const OUTPUT_FORMATS = ['process', 'env', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** credential_process output; SDKs refresh before Expiration (without it, botocore never would). */
-export function processCredentials(credentials: AwsCredentials): Record<string, unknown> {
+export function processCredentials(credentials: TemporaryCredentials): Record<string, unknown> {
   return {
     Version: 1,
     AccessKeyId: credentials.accessKeyId,
@@ -19,7 +19,7 @@ export function processCredentials(credentials: AwsCredentials): Record<string, 
   };
 }
 
-export function environmentVariables(credentials: AwsCredentials): Record<string, string> {
+export function environmentVariables(credentials: TemporaryCredentials): Record<string, string> {
   return {
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
@@ -39,7 +39,7 @@ export function exportLines(variables: Record<string, string>): string {
 }
 
 /** The ECS container-credentials answer (AWS_CONTAINER_CREDENTIALS_FULL_URI). */
-export function containerCredentials(credentials: AwsCredentials): Record<string, unknown> {
+export function containerCredentials(credentials: TemporaryCredentials): Record<string, unknown> {
   return {
     AccessKeyId: credentials.accessKeyId,
     SecretAccessKey: credentials.secretAccessKey,
@@ -49,7 +49,7 @@ export function containerCredentials(credentials: AwsCredentials): Record<string
 }
 
 /** The IMDS answer at /latest/meta-data/iam/security-credentials/<role>. */
-export function instanceMetadataCredentials(credentials: AwsCredentials, lastUpdated: Date): Record<string, unknown> {
+export function instanceMetadataCredentials(credentials: TemporaryCredentials, lastUpdated: Date): Record<string, unknown> {
   return {
     Code: 'Success',
     LastUpdated: lastUpdated.toISOString().replace(/\.\d{3}Z$/, 'Z'),

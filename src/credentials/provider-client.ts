@@ -8,11 +8,12 @@
 import type { ClientTlsContext } from 'aws-crt/dist/native/io.js';
 import { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
-import { connectionError } from '../connection/crt-error.js';
-import { loadCrt, type Crt } from '../connection/crt.js';
-import { createTlsContext, type TlsSettings } from '../connection/tls.js';
+import { connectionError } from '../crt/errors.js';
+import { loadCrt, type Crt } from '../crt/load.js';
+import { createTlsContext, type TlsSettings } from '../identity/tls-context.js';
 import { describeEndpoint, type CredentialsEndpoint } from './endpoint.js';
-import { readProviderAnswer, type AwsCredentials, type ProviderAnswer, type ProviderDocument, type ProviderRequest } from './provider-answer.js';
+import type { TemporaryCredentials } from './types.js';
+import { parseProviderResponse, type ProviderResponse, type ProviderDocument, type ProviderRequest } from './provider-response.js';
 
 /** A real answer is under 2 KB (aws-crt caps it there); anything near this is not credentials. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
@@ -29,7 +30,7 @@ export interface ProviderClientSettings {
 export interface FetchedCredentials {
   /** The provider's JSON document, as sent. */
   document: ProviderDocument;
-  credentials: AwsCredentials;
+  credentials: TemporaryCredentials;
   fetchedAt: Date;
 }
 
@@ -51,13 +52,13 @@ function transportError(error: unknown, endpoint: CredentialsEndpoint): Trustlin
   });
 }
 
-function exchange(crt: Crt, tlsContext: ClientTlsContext, settings: ProviderClientSettings): Promise<ProviderAnswer> {
+function exchange(crt: Crt, tlsContext: ClientTlsContext, settings: ProviderClientSettings): Promise<ProviderResponse> {
   const { io, http } = crt;
   const where = describeEndpoint(settings.endpoint);
   return new Promise((resolve, reject) => {
     let connection: InstanceType<typeof http.HttpClientConnection> | undefined;
     let settled = false;
-    const finish = (error: unknown, answer?: ProviderAnswer): void => {
+    const finish = (error: unknown, answer?: ProviderResponse): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -134,7 +135,7 @@ export async function openCredentialsClient(settings: ProviderClientSettings, lo
       log.debug('fetching credentials', { endpoint: request.endpoint, roleAlias: request.roleAlias, thingName: request.thingName });
       const answer = await exchange(crt, tlsContext, settings);
       const fetchedAt = new Date();
-      const { document, credentials } = readProviderAnswer(answer, request, fetchedAt);
+      const { document, credentials } = parseProviderResponse(answer, request, fetchedAt);
       log.info('credentials fetched', { endpoint: request.endpoint, roleAlias: request.roleAlias, expiration: credentials.expiration, elapsedMs: Date.now() - started });
       return { document, credentials, fetchedAt };
     },

@@ -3,7 +3,7 @@
  * after a failure, later the more the failure looks like it needs a person
  * (4xx) rather than patience (5xx, network). Pure, so it is tested alone.
  */
-import { backoffDelay, type BackoffPolicy } from '../connection/backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../retry/backoff.js';
 import type { ErrorCode } from '../errors.js';
 
 export const DEFAULT_REFRESH_MARGIN_SECONDS = 300;

@@ -3,11 +3,12 @@
  * for which role alias and thing, and the device identity to ask with.
  * The identity (and the token) is opened only when a fetch is needed.
  */
+import { missingSetting } from '../config/require.js';
 import type { Config } from '../config/schema.js';
-import { loadDeviceIdentity, parseCertificate, readCaBundle, readTextFile } from '../connection/identity.js';
-import { certSourceFrom, keySourceFrom } from '../connection/settings.js';
+import { readCaBundle, readCertificateFile } from '../identity/certificate.js';
+import { loadDeviceIdentity } from '../identity/device-identity.js';
+import { certSourceFrom, keySourceFrom } from '../identity/sources.js';
 import { isPkcs11Uri } from '../pkcs11/uri.js';
-import { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import { cacheKey } from './cache.js';
 import { describeEndpoint, parseCredentialsEndpoint, type CredentialsEndpoint } from './endpoint.js';
@@ -20,18 +21,14 @@ export interface CredentialsTarget {
   certFile: string;
 }
 
-function missing(flag: string, key: string, hint: string): TrustlinkError {
-  return new TrustlinkError('USAGE', `${flag} is required (or "${key}" in the config file)`, { hint });
-}
-
 export function credentialsTarget(config: Config): CredentialsTarget {
   const endpoint = config.credentials?.endpoint;
   if (endpoint === undefined) {
-    throw missing('--credentials-endpoint', 'credentials.endpoint', 'aws iot describe-endpoint --endpoint-type iot:CredentialProvider prints it');
+    throw missingSetting('credentials.endpoint', { hint: 'aws iot describe-endpoint --endpoint-type iot:CredentialProvider prints it' });
   }
   const roleAlias = config.credentials?.roleAlias;
-  if (roleAlias === undefined) throw missing('--role-alias', 'credentials.roleAlias', 'aws iot list-role-aliases lists them');
-  if (config.certFile === undefined) throw missing('--cert', 'certFile', 'the device certificate (PEM) registered with AWS IoT');
+  if (roleAlias === undefined) throw missingSetting('credentials.roleAlias', { hint: 'aws iot list-role-aliases lists them' });
+  if (config.certFile === undefined) throw missingSetting('certFile', { hint: 'the device certificate (PEM) registered with AWS IoT' });
   return { endpoint: parseCredentialsEndpoint(endpoint), roleAlias, thingName: config.thingName, certFile: config.certFile };
 }
 
@@ -53,8 +50,7 @@ export function targetCacheKey(target: CredentialsTarget): string {
  */
 function certificateIdentity(cert: string): string {
   if (isPkcs11Uri(cert)) return cert;
-  const pem = readTextFile(cert, 'certificate file', 'pass --cert with the device certificate (PEM)');
-  return parseCertificate(pem, cert).fingerprint256;
+  return readCertificateFile(cert).certificate.fingerprint256;
 }
 
 export interface OpenedClient {

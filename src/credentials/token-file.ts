@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TrustlinkError } from '../errors.js';
-import { readTextFile } from '../connection/identity.js';
+import { readTextFile } from '../files/read.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import type { Logger } from '../log/log.js';
 

@@ -11,7 +11,6 @@ import * as v from 'valibot';
 import { TrustlinkError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/trustlink';
 /** Exists once the device has a working identity; trustlink-provision.service is skipped then. */
 export const PROVISIONED_MARKER = 'provisioned';
 const STATE_FILE = 'provision.json';

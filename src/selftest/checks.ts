@@ -8,8 +8,12 @@ import { lookup } from 'node:dns/promises';
 import { connect as tcpConnect } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import { connect } from '../connection/connect.js';
-import { certificateReader, pemCertificates, readCaBundle, readTextFile, type CertSource } from '../connection/identity.js';
-import { certSourceFrom, defaultPort, keySourceFrom } from '../connection/settings.js';
+import { defaultPort } from '../connection/settings.js';
+import { sigv4CredentialsFor } from '../credentials/sigv4-source.js';
+import { readTextFile } from '../files/read.js';
+import { pemCertificates, readCaBundle } from '../identity/certificate.js';
+import { certificateReader } from '../identity/device-identity.js';
+import { certSourceFrom, keySourceFrom, type CertSource } from '../identity/sources.js';
 import { describeEndpoint } from '../credentials/endpoint.js';
 import { credentialsTarget, openClientFor } from '../credentials/settings.js';
 import { TrustlinkError } from '../errors.js';
@@ -297,7 +301,7 @@ export const tlsCheck: SelftestCheck = {
   async run(context) {
     const config = need(context.config, 'the config');
     try {
-      const connection = await connect(config, context.log, { retry: false, env: context.env });
+      const connection = await connect(config, context.log, { retry: false, env: context.env, sigv4Credentials: sigv4CredentialsFor(config, context.log, context.env) });
       context.cleanups.push(() => connection.close());
       context.connection = connection;
     } catch (error) {

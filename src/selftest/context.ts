@@ -6,7 +6,7 @@
 import type { ConfigSources } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Connection } from '../connection/connect.js';
-import type { CertSource, KeySource } from '../connection/identity.js';
+import type { CertSource, KeySource } from '../identity/sources.js';
 import type { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import type { Pkcs11Module, Session, SlotToken } from '../pkcs11/native.js';

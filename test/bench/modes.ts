@@ -10,7 +10,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REFRESH_MARGIN_MS } from '../../src/connection/credentials-source.js';
+import { REFRESH_MARGIN_MS } from '../../src/credentials/sigv4-source.js';
 import { ROLE_ALIAS, THING_NAME, startProvider } from '../helpers/credentials.js';
 import { RunningCli, trustlink } from '../helpers/run.js';
 import { connectionModes, createStandinStack } from '../helpers/standin-stack.js';

@@ -146,7 +146,7 @@ describe('failures, in words a user can act on', () => {
   it('a missing role alias is a usage error', async () => {
     const args = stack.args.filter((arg, index) => arg !== '--role-alias' && stack.args[index - 1] !== '--role-alias');
     const result = await trustlink(['creds', ...args], stack.env);
-    expectFailure(result, 64, 'USAGE', /--role-alias is required \(or "credentials.roleAlias" in the config file\)/, /list-role-aliases/);
+    expectFailure(result, 64, 'USAGE', /--role-alias is required \(or "credentials.roleAlias" in the config file, or TRUSTLINK_CREDENTIALS \(JSON\) in the environment\)/, /list-role-aliases/);
   });
 });
 

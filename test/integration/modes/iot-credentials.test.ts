@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { REFRESH_MARGIN_MS } from '../../../src/connection/credentials-source.js';
+import { REFRESH_MARGIN_MS } from '../../../src/credentials/sigv4-source.js';
 import { ROLE_ALIAS, THING_NAME, startProvider } from '../../helpers/credentials.js';
 import { RunningCli, trustlink } from '../../helpers/run.js';
 import { REGION, createStandinStack, type StandinStack } from '../../helpers/standin-stack.js';
@@ -145,6 +145,6 @@ it('names the missing provider setting before any connect attempt', async () => 
   const [fetchesBefore, seenBefore] = [provider.requestCount, s.standin.seen.length];
   const result = await trustlink(['connect', ...args], freshCacheEnv());
   expect(result.code).toBe(64);
-  expect(result.stderr).toContain('--role-alias is required (or "credentials.roleAlias" in the config file)');
+  expect(result.stderr).toContain('--role-alias is required (or "credentials.roleAlias" in the config file, or TRUSTLINK_CREDENTIALS (JSON) in the environment)');
   expect([provider.requestCount, s.standin.seen.length]).toEqual([fetchesBefore, seenBefore]);
 });

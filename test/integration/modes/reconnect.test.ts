@@ -7,7 +7,7 @@
 import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { REFRESH_MARGIN_MS } from '../../../src/connection/credentials-source.js';
+import { REFRESH_MARGIN_MS } from '../../../src/credentials/sigv4-source.js';
 import { freePort } from '../../helpers/ports.js';
 import { RunningCli, trustlink } from '../../helpers/run.js';
 import { REGION, createStandinStack, type StandinStack } from '../../helpers/standin-stack.js';

@@ -3,14 +3,15 @@
  * every connect attempt gets credentials valid at that moment: cached ones are
  * reused only while they have time left, and expired ones are never signed with.
  */
+import { missingSetting } from '../config/require.js';
 import type { Config } from '../config/schema.js';
-import { cognitoCredentials } from '../credentials/cognito.js';
-import { iotCredentials } from '../credentials/iot-source.js';
-import { DEFAULT_REFRESH_MARGIN_SECONDS, isFresh } from '../credentials/refresh.js';
-import type { AwsCredentials, CredentialsSource } from '../credentials/types.js';
 import { TrustlinkError } from '../errors.js';
+import { readValueOrFile } from '../files/value-or-file.js';
 import type { Logger } from '../log/log.js';
-import { readValueOrFile } from './value-or-file.js';
+import { cognitoCredentials } from './cognito.js';
+import { iotCredentials } from './iot-source.js';
+import { DEFAULT_REFRESH_MARGIN_SECONDS, isFresh } from './refresh.js';
+import type { AwsCredentials, CredentialsSource, SigningCredentialsFactory } from './types.js';
 
 /** Refresh this long before expiry, as the AWS SDKs and `trustlink creds` do: a connect must not race the deadline. */
 export const REFRESH_MARGIN_MS = DEFAULT_REFRESH_MARGIN_SECONDS * 1000;
@@ -61,19 +62,20 @@ function parseLogin(login: string): [string, string] {
   return [provider, readValueOrFile(value, `token of the Cognito login ${provider}`)];
 }
 
-export function credentialsSourceFrom(config: Config, region: string, caPem: string | undefined, log: Logger, env: NodeJS.ProcessEnv): CredentialsSource {
-  if (config.credentialsSource === 'env') return envCredentials(env);
-  if (config.credentialsSource === 'iot') return refreshing(iotCredentials(config, REFRESH_MARGIN_MS, log, env));
-  if (config.cognitoIdentity === undefined) {
-    throw new TrustlinkError('USAGE', '--cognito-identity is required with --credentials-source cognito (or "cognitoIdentity" in the config file)', {
-      hint: 'the identity ID looks like eu-west-1:0123abcd-0000-0000-0000-000000000000',
-    });
-  }
-  return refreshing(cognitoCredentials({
-    endpoint: config.cognitoEndpoint ?? `cognito-identity.${region}.amazonaws.com`,
-    identityId: config.cognitoIdentity,
-    logins: Object.fromEntries((config.cognitoLogins ?? []).map(parseLogin)),
-    caPem,
-    timeoutMs: config.connectTimeoutMs,
-  }));
+/** Where a SigV4 connection gets its credentials, as the configuration says; made once the region is known. */
+export function sigv4CredentialsFor(config: Config, log: Logger, env: NodeJS.ProcessEnv): SigningCredentialsFactory {
+  return (region, caPem) => {
+    if (config.credentialsSource === 'env') return envCredentials(env);
+    if (config.credentialsSource === 'iot') return refreshing(iotCredentials(config, REFRESH_MARGIN_MS, log, env));
+    if (config.cognitoIdentity === undefined) {
+      throw missingSetting('cognitoIdentity', { when: 'with --credentials-source cognito', hint: 'the identity ID looks like eu-west-1:0123abcd-0000-0000-0000-000000000000' });
+    }
+    return refreshing(cognitoCredentials({
+      endpoint: config.cognitoEndpoint ?? `cognito-identity.${region}.amazonaws.com`,
+      identityId: config.cognitoIdentity,
+      logins: Object.fromEntries((config.cognitoLogins ?? []).map(parseLogin)),
+      caPem,
+      timeoutMs: config.connectTimeoutMs,
+    }));
+  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffCeiling, backoffDelay } from '../../../src/connection/backoff.js';
+import { backoffCeiling, backoffDelay } from '../../../src/retry/backoff.js';
 
 const policy = { minDelayMs: 1000, maxDelayMs: 60_000 };
 

@@ -1,5 +1,5 @@
 /** Secrets (tokens, signatures) can be given as @FILE so they stay out of argv and the process list. */
-import { readTextFile } from './identity.js';
+import { readTextFile } from './read.js';
 
 export function readValueOrFile(value: string, what: string): string {
   if (!value.startsWith('@')) return value;

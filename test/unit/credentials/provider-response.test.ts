@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cleanText, credentialsFromDocument, providerFailure, readProviderAnswer, type ProviderAnswer } from '../../../src/credentials/provider-answer.js';
+import { cleanText, credentialsFromDocument, providerFailure, parseProviderResponse, type ProviderResponse } from '../../../src/credentials/provider-response.js';
 
 const now = new Date('2030-01-01T00:00:00Z');
 const request = { endpoint: 'abc.credentials.iot.eu-west-1.amazonaws.com:443', roleAlias: 'uploader', thingName: 'thing-1' };
@@ -7,7 +7,7 @@ const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLETOKEN+/=';
 const good = { credentials: { accessKeyId: 'ASIAEXAMPLEEXAMPLE12', secretAccessKey: SECRET, sessionToken: TOKEN, expiration: '2030-01-01T01:00:00Z' } };
 
-function answer(status: number, body: unknown, headers: Record<string, string> = {}): ProviderAnswer {
+function answer(status: number, body: unknown, headers: Record<string, string> = {}): ProviderResponse {
   return { status, headers, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) };
 }
 
@@ -58,14 +58,14 @@ describe('credentialsFromDocument', () => {
   });
 });
 
-describe('readProviderAnswer', () => {
+describe('parseProviderResponse', () => {
   it('keeps the document as it came, unknown keys included', () => {
     const document = { ...good, extra: { future: true } };
-    expect(readProviderAnswer(answer(200, document), request, now).document).toEqual(document);
+    expect(parseProviderResponse(answer(200, document), request, now).document).toEqual(document);
   });
 
   it('refuses a 200 that is not JSON, saying what came', () => {
-    expect(() => readProviderAnswer(answer(200, '<html>login</html>', { 'content-type': 'text/html' }), request, now)).toThrow(expect.objectContaining({
+    expect(() => parseProviderResponse(answer(200, '<html>login</html>', { 'content-type': 'text/html' }), request, now)).toThrow(expect.objectContaining({
       code: 'CREDENTIALS_INVALID',
       message: expect.stringMatching(/not JSON \(18 bytes, content-type text\/html\)/),
     }));

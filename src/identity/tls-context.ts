@@ -6,20 +6,9 @@
  */
 import type { ClientTlsContext } from 'aws-crt/dist/native/io.js';
 import { TrustlinkError } from '../errors.js';
-import type { Crt } from './crt.js';
-import type { TlsKey } from './identity.js';
-
-/** AWS IoT Core serves MQTT over mTLS on 443 only to clients that ask for this ALPN protocol. */
-export const AWS_IOT_MQTT_ALPN = 'x-amzn-mqtt-ca';
-
-/** ALPN to offer: x-amzn-mqtt-ca on 443, nothing on 8883 (where none is needed), or what the user set. */
-export function alpnFor(port: number, configured: string[] | undefined): string[] {
-  if (configured !== undefined) return configured;
-  return port === 443 ? [AWS_IOT_MQTT_ALPN] : [];
-}
-
-/** Custom authorizers over MQTT (not websockets) on 443 need this ALPN protocol. */
-export const AWS_IOT_CUSTOM_AUTH_ALPN = 'mqtt';
+import type { Crt } from '../crt/load.js';
+import { crtErrorName } from '../crt/errors.js';
+import type { TlsKey } from './device-identity.js';
 
 export interface TlsSettings {
   /** The device certificate and key, for mutual TLS; absent when the server alone is authenticated. */
@@ -55,8 +44,7 @@ export function createTlsContext(crt: Crt, settings: TlsSettings): ClientTlsCont
 
 /** aws-crt loads the module and logs in itself here; its refusals are about the token, not the network. */
 function tlsContextError(error: unknown, key: TlsKey | undefined): TrustlinkError {
-  const name = (error as { error_name?: unknown }).error_name;
-  const reason = typeof name === 'string' ? name : (error as Error).message;
+  const reason = crtErrorName(error);
   if (key?.kind === 'pkcs11' && /PKCS11/.test(reason)) {
     return new TrustlinkError('PKCS11_MODULE_FAILED', `aws-crt cannot use the PKCS#11 module ${key.modulePath}: ${reason}`, {
       cause: error,

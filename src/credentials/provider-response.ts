@@ -6,17 +6,9 @@
  */
 import * as v from 'valibot';
 import { TrustlinkError, type ErrorCode } from '../errors.js';
+import type { TemporaryCredentials } from './types.js';
 
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-  /** ISO-8601 UTC, exactly as the provider sent it. */
-  expiration: string;
-  expiresAt: Date;
-}
-
-export interface ProviderAnswer {
+export interface ProviderResponse {
   status: number;
   /** Header names in lower case. */
   headers: Record<string, string>;
@@ -68,7 +60,7 @@ function describeIssue(issue: v.BaseIssue<unknown>): string {
  * credentials in it. Credentials that expired are an error: they are useless,
  * and most often the device clock is wrong.
  */
-export function credentialsFromDocument(document: unknown, source: string, now: Date = new Date()): AwsCredentials {
+export function credentialsFromDocument(document: unknown, source: string, now: Date = new Date()): TemporaryCredentials {
   const result = v.safeParse(providerDocumentSchema, document);
   if (!result.success) {
     // Only our own messages: valibot's defaults would quote the (secret) value.
@@ -90,7 +82,7 @@ export function cleanText(text: string, max = 300): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-function errorDetails(answer: ProviderAnswer): { type: string | undefined; message: string | undefined } {
+function errorDetails(answer: ProviderResponse): { type: string | undefined; message: string | undefined } {
   // x-amzn-ErrorType may carry a URL after a colon: "AccessDeniedException:http://internal..."
   const type = answer.headers['x-amzn-errortype']?.split(':')[0]?.trim() || undefined;
   let message: string | undefined;
@@ -135,7 +127,7 @@ function codeFor(status: number): ErrorCode {
 }
 
 /** A non-200 answer in words a user can act on. */
-export function providerFailure(answer: ProviderAnswer, request: ProviderRequest): TrustlinkError {
+export function providerFailure(answer: ProviderResponse, request: ProviderRequest): TrustlinkError {
   const { type, message } = errorDetails(answer);
   const said = [type, message].filter(Boolean).join(': ');
   return new TrustlinkError(codeFor(answer.status),
@@ -144,7 +136,7 @@ export function providerFailure(answer: ProviderAnswer, request: ProviderRequest
 }
 
 /** The parsed 200 document and the credentials in it, or the failure the answer stands for. */
-export function readProviderAnswer(answer: ProviderAnswer, request: ProviderRequest, now: Date = new Date()): { document: ProviderDocument; credentials: AwsCredentials } {
+export function parseProviderResponse(answer: ProviderResponse, request: ProviderRequest, now: Date = new Date()): { document: ProviderDocument; credentials: TemporaryCredentials } {
   if (answer.status !== 200) throw providerFailure(answer, request);
   let document: unknown;
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alpnFor } from '../../../src/connection/tls.js';
+import { alpnFor } from '../../../src/connection/alpn.js';
 
 describe('alpnFor', () => {
   it('offers x-amzn-mqtt-ca on 443, as AWS IoT requires for MQTT over mTLS there', () => {

@@ -3,23 +3,15 @@
  * belong to (in a token, or a PEM file during development). Everything a
  * user can get wrong here is checked before any connection is attempted.
  */
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, type X509Certificate } from 'node:crypto';
 import { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import type { Pin } from '../pkcs11/secret.js';
 import { readTokenCertificate } from '../pkcs11/token-certificate.js';
 import { openTokenKey, type TokenKey } from '../pkcs11/token.js';
-import type { Pkcs11Uri } from '../pkcs11/uri.js';
-
-export type KeySource =
-  | { kind: 'pkcs11'; modulePath: string; uri: Pkcs11Uri; pin: Pin }
-  | { kind: 'file'; path: string };
-
-/** The device certificate: a PEM/DER file, or a certificate object in a token (`pkcs11:...;type=cert`). */
-export type CertSource =
-  | { kind: 'file'; path: string }
-  | { kind: 'pkcs11'; modulePath: string; uri: Pkcs11Uri; text: string };
+import { readTextFile } from '../files/read.js';
+import { parseCertificate, readCertificateFile, type LoadedCertificate } from './certificate.js';
+import type { CertSource, KeySource } from './sources.js';
 
 export type TlsKey =
   | { kind: 'pkcs11'; modulePath: string; tokenLabel: string; keyLabel: string | undefined; pin: Pin }
@@ -31,52 +23,6 @@ export interface DeviceIdentity {
   key: TlsKey;
   /** The open token key when the key is in a token; callers close it when done. */
   tokenKey: TokenKey | undefined;
-}
-
-export function readTextFile(path: string, what: string, hint: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new TrustlinkError('FILE_UNREADABLE', `cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
-      cause: error,
-      hint,
-    });
-  }
-}
-
-export function parseCertificate(pem: string | Buffer, path: string): X509Certificate {
-  try {
-    return new X509Certificate(pem);
-  } catch (error) {
-    throw new TrustlinkError('CERT_INVALID', `${path} is not a PEM or DER X.509 certificate`, {
-      cause: error,
-      hint: 'pass the device certificate AWS IoT issued or registered (-----BEGIN CERTIFICATE-----)',
-    });
-  }
-}
-
-/** The PEM certificate blocks of a bundle, in order. */
-export function pemCertificates(pem: string): string[] {
-  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-}
-
-/** Reads a CA bundle and checks that it holds at least one certificate. */
-export function readCaBundle(path: string): string {
-  const pem = readTextFile(path, 'CA file', 'pass --ca-file with the server CA (for AWS IoT: Amazon Root CA 1)');
-  const blocks = pemCertificates(pem);
-  if (blocks.length === 0) {
-    throw new TrustlinkError('CA_INVALID', `the CA file ${path} holds no PEM certificate`, {
-      hint: 'pass the server CA in PEM form (for AWS IoT: Amazon Root CA 1)',
-    });
-  }
-  for (const block of blocks) {
-    try {
-      new X509Certificate(block);
-    } catch (error) {
-      throw new TrustlinkError('CA_INVALID', `the CA file ${path} holds a certificate that does not parse`, { cause: error });
-    }
-  }
-  return pem;
 }
 
 function spkiOfCertificate(certificate: X509Certificate): Buffer {
@@ -95,16 +41,6 @@ function openKeyFile(path: string): { keyPem: string; spki: Buffer } {
   } catch (error) {
     throw new TrustlinkError('CONFIG_INVALID', `${path} is not an unencrypted PEM private key`, { cause: error });
   }
-}
-
-export interface LoadedCertificate {
-  certPem: string;
-  certificate: X509Certificate;
-}
-
-function readCertificateFile(path: string): LoadedCertificate {
-  const certPem = readTextFile(path, 'certificate file', 'pass --cert with the device certificate (PEM)');
-  return { certPem, certificate: parseCertificate(certPem, path) };
 }
 
 const TOKEN_SELECTORS = ['token', 'serial', 'manufacturer', 'model', 'slotId', 'slotDescription'] as const;

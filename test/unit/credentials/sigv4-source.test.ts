@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envCredentials, refreshing, REFRESH_MARGIN_MS } from '../../../src/connection/credentials-source.js';
+import { envCredentials, refreshing, REFRESH_MARGIN_MS } from '../../../src/credentials/sigv4-source.js';
 import type { AwsCredentials } from '../../../src/credentials/types.js';
 
 /** A source that counts fetches and hands out credentials living `lifetimeMs` from the fake clock. */
