@@ -51,7 +51,7 @@ export function checkBoot(reportFile: string, rebootRequestedAt: string): BootCh
       },
     };
   }
-  if (report.hook?.verdict !== 'pass' || report.hook.exitCode !== 0) {
+  if (report.hook === undefined || report.hook.verdict === 'fail' || report.hook.exitCode !== 0) {
     const why = report.hook === undefined ? 'the boot self-test ran no --on-pass hook' : `the --on-pass hook exited ${report.hook.exitCode}`;
     return { ready: true, verdict: { status: 'FAILED', statusDetails: statusDetails({ reason: `the boot self-test passed but the new slot was not marked good: ${why}`, selftest: report.status }) } };
   }

@@ -259,7 +259,10 @@ export async function startJobsStandin(options: { dir: string; pki: TestPki; bro
   const logic = new JobsLogic({ minuteMs: options.minuteMs });
   const client = await connectStandinClient(options.dir, options.pki, options.broker, 'jobs-standin');
   await client.subscribe('$aws/things/+/jobs/#', (topic, payload) => logic.route(topic, payload, Date.now()) ?? []);
-  const ticker = setInterval(() => void client.publish(logic.tick(Date.now())), 100);
+  const ticker = setInterval(() => {
+    const due = logic.tick(Date.now());
+    if (due.length > 0) void client.publish(due).catch(() => undefined);
+  }, 100);
   return {
     logic,
     queue: (thing, jobId, document) => client.publish(logic.queue(thing, jobId, document, Date.now())),

@@ -34,16 +34,29 @@ export async function connectStandinClient(dir: string, pki: TestPki, broker: Mo
     .with_client_id(`${cn}-${randomBytes(3).toString('hex')}`)
     .with_clean_session(true);
   const connection = new mqtt.MqttClient().new_connection(builder.build());
+  const interruptions: string[] = [];
+  connection.on('interrupt', (error) => interruptions.push(String(error)));
   await connection.connect();
+  let stopped = false;
   const publish = async (messages: Outgoing[]): Promise<void> => {
-    for (const message of messages) await connection.publish(message.topic, JSON.stringify(message.body), mqtt.QoS.AtLeastOnce);
+    for (const message of messages) {
+      if (stopped) return;
+      await connection.publish(message.topic, JSON.stringify(message.body), mqtt.QoS.AtLeastOnce);
+    }
+  };
+  /** Answers are best effort, as a service's are: one lost with a dropped connection is reported, not thrown. */
+  const answer = (messages: Outgoing[]): void => {
+    publish(messages).catch((error: Error) => {
+      if (!stopped) process.stderr.write(`${cn}: answer lost (${error.message}); interruptions: ${interruptions.join(', ')}\n`);
+    });
   };
   return {
     publish,
     async subscribe(filter, handle) {
-      await connection.subscribe(filter, mqtt.QoS.AtLeastOnce, (topic, payload) => void publish(handle(topic, Buffer.from(payload))));
+      await connection.subscribe(filter, mqtt.QoS.AtLeastOnce, (topic, payload) => answer(handle(topic, Buffer.from(payload))));
     },
     async stop() {
+      stopped = true;
       await connection.disconnect();
     },
   };
