@@ -10,6 +10,7 @@ import { defaultPort, type ConnectionInputs } from '../connection/settings.js';
 import type { Logger } from '../log/log.js';
 import { healthService } from './health.js';
 import { jobsService } from './jobs.js';
+import { shadowService } from './shadow.js';
 import type { Notifier } from './sd-notify.js';
 import type { AgentService, ServiceDeps } from './service.js';
 
@@ -32,6 +33,7 @@ function agentServices(deps: ServiceDeps): AgentService[] {
   return [
     healthService(deps),
     jobsService(deps),
+    shadowService(deps),
   ].filter((service): service is AgentService => service !== undefined);
 }
 

@@ -21,6 +21,7 @@ export function healthService(deps: ServiceDeps): AgentService | undefined {
   let connected = false;
   let connects = 0;
   let timer: NodeJS.Timeout | undefined;
+  let lastPublished = Date.now();
 
   const onConnected = (): void => {
     connected = true;
@@ -33,6 +34,7 @@ export function healthService(deps: ServiceDeps): AgentService | undefined {
 
   async function publish(): Promise<void> {
     if (!connected) return;
+    lastPublished = Date.now();
     const message: HealthMessage = {
       time: new Date().toISOString(),
       version: deps.version,
@@ -52,7 +54,11 @@ export function healthService(deps: ServiceDeps): AgentService | undefined {
     name: 'health',
     start() {
       session.on('connected', onConnected).on('disconnected', onDisconnected);
-      timer = setInterval(() => void publish(), deps.config.healthIntervalSeconds * 1000);
+      // A once-a-second look rather than one long timer, so a new healthIntervalSeconds
+      // (the shadow's desired state) applies at once.
+      timer = setInterval(() => {
+        if (Date.now() - lastPublished >= deps.config.healthIntervalSeconds * 1000) void publish();
+      }, 1000);
     },
     stop() {
       clearInterval(timer);

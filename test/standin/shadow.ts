@@ -73,6 +73,8 @@ export class ShadowLogic {
   /** Versions of deleted shadows: a shadow made again continues from them. */
   readonly #versions = new Map<string, number>();
   readonly updates: SeenShadowUpdate[] = [];
+  /** Another writer gets in first: the next versioned update finds the version moved on (409). */
+  conflictNextUpdate = false;
 
   static prefix(thing: string, shadow: string | undefined): string {
     return shadow === undefined ? `$aws/things/${thing}/shadow` : `$aws/things/${thing}/shadow/name/${shadow}`;
@@ -121,6 +123,10 @@ export class ShadowLogic {
     if (hasNullInArray(state)) return fail(400, 'State contains an invalid node');
     if (request.version !== undefined && (typeof request.version !== 'number' || !Number.isInteger(request.version))) return fail(400, 'Invalid version');
     const key = this.#key(thing, shadow);
+    if (this.conflictNextUpdate && request.version !== undefined) {
+      this.conflictNextUpdate = false;
+      this.bumpVersion(thing, shadow);
+    }
     const before = this.shadows.get(key);
     if (request.version !== undefined && request.version !== (before?.version ?? this.#versions.get(key) ?? 0)) return fail(409, 'Version conflict');
 
