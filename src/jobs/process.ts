@@ -47,15 +47,23 @@ export function runProcess(file: string, args: string[], options: RunOptions): P
     const stderr = new Tail();
     let timedOut = false;
     let spawnError: string | undefined;
-    const child = spawn(file, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: false });
+    // A process group of its own, so a timeout ends the handler's children too (they hold its output pipes).
+    const child = spawn(file, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], shell: false, detached: true });
+    const killGroup = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // The group is gone already.
+      }
+    };
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.once('spawn', () => options.onStart?.(child.pid));
     let killer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGTERM');
-      killer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      killGroup('SIGTERM');
+      killer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
     }, options.timeoutMs);
     child.once('error', (error) => {
       spawnError = (error as NodeJS.ErrnoException).code ?? error.message;

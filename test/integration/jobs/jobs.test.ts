@@ -114,8 +114,8 @@ it('never runs a job twice: killed during the handler, restarted, the job ends F
   const handlerPid = first.logs().find((line) => line.message === 'job handler started')?.pid as number;
   first.child.kill('SIGKILL');
   await first.exited;
-  // The orphaned handler is ours to stop (by PID): a power cut would have ended it too.
-  process.kill(handlerPid, 'SIGKILL');
+  // The orphaned handler (its own process group) is ours to stop: a power cut would have ended it too.
+  process.kill(-handlerPid, 'SIGKILL');
   expect(js.jobs.logic.find(THING, 'job-killed')?.status).toBe('IN_PROGRESS');
 
   const second = js.agent();
