@@ -14,6 +14,17 @@ export const EXIT_CODES = {
   config: 78,
 } as const;
 
+/** What each exit status means, for --help and the docs. */
+export const EXIT_MEANINGS: Record<number, string> = {
+  [EXIT_CODES.usage]: 'usage (a flag or argument is wrong)',
+  [EXIT_CODES.dataError]: 'malformed provisioning answer',
+  [EXIT_CODES.unavailable]: 'unreachable or refused (broker, token, AWS service)',
+  [EXIT_CODES.software]: 'internal error',
+  [EXIT_CODES.protocol]: 'malformed credentials answer',
+  [EXIT_CODES.noPermission]: 'PIN or credentials refused',
+  [EXIT_CODES.config]: 'configuration (file, key, certificate)',
+};
+
 /** Each code maps to one exit status; the README's troubleshooting table is keyed by these codes. */
 const CODE_EXIT = {
   USAGE: EXIT_CODES.usage,

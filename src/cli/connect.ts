@@ -4,6 +4,7 @@ import { connect } from '../connection/connect.js';
 import { defaultPort } from '../connection/settings.js';
 import { addSettingFlags } from './setting-flags.js';
 import { createContext } from './context.js';
+import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 
 /** "maximumQos: 1, retainAvailable: true, ..." for the negotiated settings aws-crt reports. */
 function describeNegotiated(negotiated: Record<string, unknown>): string {
@@ -35,9 +36,8 @@ Examples:
   # custom authorizer, token signed inside the token device
   trustlink connect --auth custom --authorizer my-authorizer --token-key-name token --token-value @/etc/trustlink/auth-token \\
     --token-signing-key 'pkcs11:token=dev;object=authkey' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file /etc/trustlink/pin \\
-    --endpoint abc123-ats.iot.eu-west-1.amazonaws.com --ca-file AmazonRootCA1.pem
-
-Exit status: 0 when the broker accepted the connection; see the README for the others.`);
+    --endpoint abc123-ats.iot.eu-west-1.amazonaws.com --ca-file AmazonRootCA1.pem`);
+  command.addHelpText('after', exitStatusHelp('the broker accepted the connection', CONNECTING_EXITS));
   return command.action(async (_flags: unknown, self: Command) => {
     const { loaded, log, output, connectionInputs } = createContext(self, ['connection']);
     const { config } = loaded;

@@ -15,6 +15,7 @@ import { credentialsTarget, openClientFor, targetCacheKey } from '../credentials
 import { readOrCreateToken } from '../credentials/token-file.js';
 import type { Output } from './output.js';
 import { createContext } from './context.js';
+import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 import { parseChoice, parseInteger } from './parse.js';
 import { addSettingFlags } from './setting-flags.js';
 import { stopOnSignals } from './stop-signals.js';
@@ -77,6 +78,7 @@ It stops on SIGTERM or SIGINT (exit 0).
 
 Example:
   trustlink --config /etc/trustlink/config.json creds serve --port 9911 --token-file /run/trustlink/creds-token`);
+  command.addHelpText('after', exitStatusHelp('stopped by SIGTERM or SIGINT', CONNECTING_EXITS));
   return command.action(async (flags: ServeFlags, self: Command) => {
     const parentFlags = self.parent!.opts<CredsFlags>();
     const { loaded, log, output, env } = createContext(self, FLAG_GROUPS, { flagsFrom: self.parent! });
@@ -147,6 +149,7 @@ Examples:
     --role-alias uploader --thing-name thing-1 --cert device.pem \\
     --key 'pkcs11:token=dev;object=devkey' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
     --pin-file /etc/trustlink/pin --format env)"`);
+  command.addHelpText('after', exitStatusHelp('the credentials were printed', CONNECTING_EXITS));
   return command.action(async (flags: CredsFlags, self: Command) => {
     const { loaded, log, output, env } = createContext(self, FLAG_GROUPS);
     const target = credentialsTarget(loaded.config);

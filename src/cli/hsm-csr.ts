@@ -8,6 +8,7 @@ import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
 import { createContext } from './context.js';
 import { pinSourcesFor } from './hsm-options.js';
 import { addSettingFlags } from './setting-flags.js';
+import { exitStatusHelp, TOKEN_EXITS } from './exit-status.js';
 
 interface CsrFlags {
   key?: string;
@@ -30,6 +31,7 @@ Example:
 
 Have your CA (or AWS IoT: aws iot create-certificate-from-csr) sign it, then
 store the certificate beside the key: trustlink hsm import-cert.`);
+  command.addHelpText('after', exitStatusHelp('the CSR was written', TOKEN_EXITS));
   return command.action(async (flags: CsrFlags, self: Command) => {
     const { loaded, output, env } = createContext(self, ['token'], { extra: { key: flags.key } });
     const { config } = loaded;

@@ -6,6 +6,7 @@ import { openToken, requireModulePath } from '../pkcs11/token.js';
 import { createContext } from './context.js';
 import { parseLabel, parseTokenSelector, pinSourcesFor } from './hsm-options.js';
 import { addSettingFlags } from './setting-flags.js';
+import { exitStatusHelp, TOKEN_EXITS } from './exit-status.js';
 
 interface ImportCertFlags {
   token: string;
@@ -29,6 +30,7 @@ Example:
   trustlink hsm import-cert --token dev --label thing-1 --cert thing-1.pem \\
     --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file /etc/trustlink/pin
   trustlink publish --cert 'pkcs11:token=dev;object=thing-1;type=cert' --key 'pkcs11:token=dev;object=thing-1;type=private' ...`);
+  command.addHelpText('after', exitStatusHelp('the certificate is stored in the token', TOKEN_EXITS));
   return command.action(async (flags: ImportCertFlags, self: Command) => {
     const { loaded, output, env } = createContext(self, ['token']);
     const { config } = loaded;

@@ -9,6 +9,7 @@ import { parseChoice } from './parse.js';
 import { addSettingFlags } from './setting-flags.js';
 import { parseKeyId, parseLabel, parseTokenSelector, pinSourcesFor } from './hsm-options.js';
 import { withProgress } from './progress.js';
+import { exitStatusHelp, TOKEN_EXITS } from './exit-status.js';
 
 interface KeygenFlags {
   token: string;
@@ -35,6 +36,7 @@ Examples:
   trustlink hsm keygen --token dev --label thing-1 --type rsa-2048 --pkcs11-module /usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
 
 Next: trustlink hsm csr --key URI --subject "CN=thing-1" --out thing-1.csr`);
+  command.addHelpText('after', exitStatusHelp('the key pair was made in the token', TOKEN_EXITS));
   return command.action(async (flags: KeygenFlags, self: Command) => {
     const { loaded, output, env } = createContext(self, ['token']);
     const { config } = loaded;

@@ -9,6 +9,7 @@ import { createContext } from './context.js';
 import { renderInventory } from './hsm-list-render.js';
 import { parseTokenSelector, pinSourcesFor } from './hsm-options.js';
 import { addSettingFlags } from './setting-flags.js';
+import { exitStatusHelp, TOKEN_EXITS } from './exit-status.js';
 
 interface ListFlags {
   token?: string;
@@ -31,6 +32,7 @@ Examples:
   trustlink hsm list --pkcs11-module /usr/lib/softhsm/libsofthsm2.so
   TRUSTLINK_PIN_FILE=/etc/trustlink/pin trustlink hsm list --token dev --pkcs11-module /usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so
   trustlink --json hsm list --pkcs11-module /usr/lib/softhsm/libsofthsm2.so | jq '.slots[].token.objects.keys'`);
+  command.addHelpText('after', exitStatusHelp('the tokens were listed', TOKEN_EXITS));
   return command.action((flags: ListFlags, self: Command) => {
     const { loaded, output, env } = createContext(self, ['token']);
     const { config } = loaded;

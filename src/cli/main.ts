@@ -13,6 +13,7 @@ import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
 import { runCommand } from './run.js';
 import { selftestCommand } from './selftest.js';
+import { EXIT_MEANINGS } from '../errors.js';
 import { SELFTEST_EXIT } from '../selftest/selftest.js';
 import { subscribeCommand } from './subscribe.js';
 
@@ -22,8 +23,7 @@ export const VERSION = typeof TRUSTLINK_VERSION === 'string' ? TRUSTLINK_VERSION
 function buildProgram(): Command {
   const program = new Command('trustlink')
     .description('Connect this device to AWS IoT with a key that never leaves its TPM or HSM (PKCS#11).')
-    .version(VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)');
+    .version(VERSION, '-V, --version');
   addGlobalOptions(program);
   program
     .addCommand(publishCommand())
@@ -40,10 +40,7 @@ Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,
 which wins over the file. The token PIN never goes on the command line.
 
-Exit status: 0 ok, 64 usage, 65 malformed provisioning answer,
-69 unreachable/refused, 70 internal error, 76 malformed credentials answer,
-77 PIN or credentials refused,
-78 configuration (file, key, certificate).
+Exit status: 0 ok; ${Object.entries(EXIT_MEANINGS).map(([status, meaning]) => `${status} ${meaning}`).join('; ')}.
 trustlink selftest has its own: 0 pass, 1 a check failed, 2 usage or config.`);
   // Usage errors and --help throw instead of exiting, so they meet the same renderer.
   // commander's own error line is dropped: renderError prints the one line users see.

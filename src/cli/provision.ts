@@ -9,6 +9,7 @@ import { CREATE_FROM_CSR_TOPIC } from '../provision/fleet-api.js';
 import { parseParameters, provision, STEPS, type Step } from '../provision/provision.js';
 import { openState } from '../provision/state.js';
 import { createContext } from './context.js';
+import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 import { parseChoice, parseInteger } from './parse.js';
 import { addSettingFlags } from './setting-flags.js';
 import { pinSourcesFor } from './hsm-options.js';
@@ -46,6 +47,7 @@ Example:
     --claim-cert /etc/trustlink/claim.pem --claim-key /etc/trustlink/claim.key \\
     --template FactoryTemplate --param SerialNumber=$(cat /sys/firmware/devicetree/base/serial-number) \\
     --key 'pkcs11:token=dev;object=devkey' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pin-file /etc/trustlink/pin`);
+  command.addHelpText('after', exitStatusHelp('provisioned (or already provisioned)', ['dataError', ...CONNECTING_EXITS]));
   return command.action(async (flags: ProvisionFlags, self: Command) => {
     if (flags.certOut !== undefined && flags.certToToken) throw new TrustlinkError('USAGE', '--cert-out and --cert-to-token exclude each other');
     const { loaded, log, output, env } = createContext(self, FLAG_GROUPS);

@@ -4,8 +4,9 @@ import { Command } from 'commander';
 import { connect } from '../connection/connect.js';
 import { TrustlinkError } from '../errors.js';
 import { createContext } from './context.js';
-import { parseChoice, parseInteger } from './parse.js';
+import { parseChoice, parseInteger, parseTopicName } from './parse.js';
 import { addSettingFlags } from './setting-flags.js';
+import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 
 interface PublishFlags {
   topic: string;
@@ -24,7 +25,7 @@ export function publishCommand(): Command {
   const command = new Command('publish')
     .alias('pub')
     .description('publish messages (auth: mTLS with the device key, SigV4 websocket or custom authorizer), then disconnect')
-    .requiredOption('--topic <topic>', 'topic to publish to')
+    .requiredOption('--topic <topic>', 'topic to publish to (no wildcards; at most 256 bytes and 8 levels)', parseTopicName)
     .requiredOption('--message <text>', 'message payload; "{n}" is replaced by the message number')
     .option('--count <n>', 'number of messages', parseInteger(1, 1_000_000), 1)
     .option('--qos <0|1>', 'QoS (AWS IoT supports 0 and 1)', parseChoice(['0', '1'] as const), '1')
@@ -38,9 +39,8 @@ Examples:
     --pin-file /etc/trustlink/pin --client-id thing-1 --topic dt/thing-1/hello --message hi
 
   # 100 numbered messages, one every 50 ms, settings from the config file
-  trustlink --config /etc/trustlink/config.json publish --topic dt/thing-1/seq --message 'msg {n}' --count 100 --interval 50
-
-Exit status: 0 when every message was sent (QoS 1: acknowledged); see the README for the others.`);
+  trustlink --config /etc/trustlink/config.json publish --topic dt/thing-1/seq --message 'msg {n}' --count 100 --interval 50`);
+  command.addHelpText('after', exitStatusHelp('every message was sent (QoS 1: acknowledged by the broker)', CONNECTING_EXITS));
   return command.action(async (flags: PublishFlags, self: Command) => {
     const { loaded, log, output, connectionInputs } = createContext(self, ['connection']);
     const qos = Number(flags.qos) as 0 | 1;

@@ -5,6 +5,7 @@ import { runAgent } from '../agent/agent.js';
 import { addSettingFlags } from './setting-flags.js';
 import { createContext } from './context.js';
 import { stopOnSignals } from './stop-signals.js';
+import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 
 export function runCommand(version: string): Command {
   const command = new Command('run')
@@ -20,6 +21,7 @@ WatchdogSec/2. SIGTERM or SIGINT: disconnect and exit 0.
 
 Example:
   trustlink --config /etc/trustlink/config.json run`);
+  command.addHelpText('after', exitStatusHelp('stopped by SIGTERM or SIGINT', CONNECTING_EXITS));
   return command.action(async (_flags: unknown, self: Command) => {
     const { loaded, log, env, connectionInputs } = createContext(self, ['connection', 'state', 'agent']);
     const signals = stopOnSignals(log);

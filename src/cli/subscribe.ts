@@ -7,9 +7,10 @@ import { Command } from 'commander';
 import { connect } from '../connection/connect.js';
 import type { ReceivedMessage } from '../connection/mqtt.js';
 import { createContext } from './context.js';
-import { parseChoice, parseInteger } from './parse.js';
+import { parseChoice, parseInteger, parseTopicFilter } from './parse.js';
 import { addSettingFlags } from './setting-flags.js';
 import { stopOnSignals } from './stop-signals.js';
+import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 
 interface SubscribeFlags {
   topic: string;
@@ -21,7 +22,7 @@ export function subscribeCommand(): Command {
   const command = new Command('subscribe')
     .alias('sub')
     .description('subscribe and print each message payload on its own line; reconnects until stopped')
-    .requiredOption('--topic <filter>', 'topic filter, wildcards allowed (+, #)')
+    .requiredOption('--topic <filter>', 'topic filter, wildcards allowed as whole levels (+, # last)', parseTopicFilter)
     .option('--count <n>', 'exit after this many messages', parseInteger(1, Number.MAX_SAFE_INTEGER))
     .option('--qos <0|1>', 'QoS (AWS IoT supports 0 and 1)', parseChoice(['0', '1'] as const), '1');
   addSettingFlags(command, ['connection']);
@@ -32,6 +33,7 @@ subscriber reconnects with exponential backoff and jitter and subscribes again.
 
 Example:
   trustlink --config /etc/trustlink/config.json subscribe --topic 'cmd/thing-1/#' --count 1`);
+  command.addHelpText('after', exitStatusHelp('stopped by --count, SIGINT or SIGTERM', CONNECTING_EXITS));
   return command.action(async (flags: SubscribeFlags, self: Command) => {
     const { loaded, log, output, connectionInputs } = createContext(self, ['connection']);
     const connection = await connect(loaded.config, log, { retry: true, ...connectionInputs });

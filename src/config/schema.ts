@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import { LOG_LEVELS } from '../log/log.js';
+import { topicNameProblem } from '../topics/topics.js';
 import { choice, integer, list, object, text, toggle, type Setting, type SettingInfo } from './setting.js';
 
 const nonEmpty = v.pipe(v.string(), v.nonEmpty('must not be empty'));
@@ -19,11 +20,10 @@ const clientId = v.pipe(
   v.check((id) => !id.startsWith('$'), 'must not start with "$" (reserved by AWS IoT)'),
 );
 
-// A topic to publish to: wildcards belong in subscriptions only.
+// A topic to publish to, as AWS IoT would take it.
 const topicName = v.pipe(
   v.string(),
-  v.nonEmpty('must not be empty'),
-  v.check((topic) => !/[+#]/.test(topic), 'must be a topic name without wildcards (+, #)'),
+  v.check((topic) => topicNameProblem(topic) === undefined, (issue) => `must be a topic AWS IoT takes: it ${topicNameProblem(issue.input as string) ?? 'is not one'}`),
 );
 
 // AWS IoT CreateRoleAlias and CreateAuthorizer names: 1-128 characters of [\w=,@-].

@@ -2,7 +2,7 @@
  * The token PIN: read from a file, an environment variable or a systemd
  * credential (never argv), and held in a wrapper that never prints itself.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { TrustlinkError } from '../errors.js';
@@ -43,14 +43,30 @@ export interface PinSources {
 /** systemd's LoadCredential=pin:... makes $CREDENTIALS_DIRECTORY/pin. */
 const SYSTEMD_CREDENTIAL = 'pin';
 
+/**
+ * A PIN file that any user may read or write is refused, not just warned
+ * about: whoever reads it can use the device key. The mode is that of the
+ * file itself, so a symlink to such a file is refused too.
+ */
 function readPinFile(path: string, source: string): Pin {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
+    const mode = fstatSync(fd).mode & 0o777;
+    if ((mode & 0o007) !== 0) {
+      throw new TrustlinkError('CONFIG_INVALID', `the PIN file ${path} may be read or written by any user (mode ${mode.toString(8)}); whoever reads it can use the device key`, {
+        hint: `chmod 600 ${path} (or 640 with the service's group), owned by the service user; or use a systemd credential (LoadCredential=pin:FILE)`,
+      });
+    }
+    text = readFileSync(fd, 'utf8');
   } catch (error) {
+    if (error instanceof TrustlinkError) throw error;
     throw new TrustlinkError('FILE_UNREADABLE', `cannot read the PIN file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, {
       hint: 'check the path and that this user may read it (mode 0600, owned by the service user)',
     });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   // Files made with `echo` end in a newline that is not part of the PIN.
   const value = text.replace(/\r?\n$/, '');

@@ -132,7 +132,7 @@ step "6. The same over MQTT 3.1.1"
 "$TRUSTLINK" --config "$WORK/config.json" publish --mqtt 3.1.1 --client-id demo-publisher --topic demo/hello --message 'MQTT 3.1.1 works too'
 
 step "7. A wrong PIN is tried once and reported, never retried"
-echo 000000 > "$WORK/wrong-pin"
+(umask 077; echo 000000 > "$WORK/wrong-pin")
 "$TRUSTLINK" --config "$WORK/config.json" publish --pin-file "$WORK/wrong-pin" --topic demo/hello --message x || echo "(exit status $?)"
 
 step "Token demo done: its folder and processes are removed when this script exits."

@@ -3,7 +3,7 @@
  * exit status, nothing on stdout and no stack trace. All against real
  * SoftHSM2 tokens and a real mosquitto.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
@@ -110,6 +110,62 @@ describe('PKCS#11', () => {
     const result = await publish(argsWith({ '--pin-file': pinFile }));
     expectFailure(result, 77, 'PIN_INCORRECT', /refused the PIN from file .*wrong-pin \(tried once, not retried\); token now reports: /);
     expect(result.stderr).not.toContain('000000');
+  });
+
+  it('refuses a PIN file any user may read, and a symlink to one, before the token is touched', async () => {
+    const pinFile = join(stack.dir, 'open-pin');
+    writeFileSync(pinFile, readFileSync(stack.token.pinFile, 'utf8'), { mode: 0o600 });
+    chmodSync(pinFile, 0o644);
+    const link = join(stack.dir, 'open-pin-link');
+    symlinkSync(pinFile, link);
+    for (const path of [pinFile, link]) {
+      expectFailure(await publish(argsWith({ '--pin-file': path })), 78, 'CONFIG_INVALID', /may be read or written by any user \(mode 644\)/);
+    }
+  });
+});
+
+describe('topics AWS IoT would refuse, before connecting', () => {
+  // An endpoint nothing listens on: a usage error (64) proves no connection was tried (that would be 69).
+  const unreachable = async () => argsWith({ '--port': String(await freePort()) });
+
+  it.each([
+    ['an empty topic', '', /must not be empty/],
+    ['a wildcard in a publish', 'dt/+/temp', /without wildcards/],
+    ['nine levels', 'a/b/c/d/e/f/g/h/i', /9 levels; AWS IoT takes at most 8/],
+    ['257 bytes', 'x'.repeat(257), /257 bytes long/],
+  ])('publish refuses %s', async (_what, topic, reason) => {
+    const result = await trustlink(['publish', ...(await unreachable()), '--topic', topic, '--message', 'm'], stack.env);
+    expectFailure(result, 64, 'USAGE', reason);
+    expect(result.stderr).not.toContain('--help for usage');
+  });
+
+  it('subscribe refuses a filter whose "#" is not the last level', async () => {
+    expectFailure(await trustlink(['subscribe', ...(await unreachable()), '--topic', 'a/#/b'], stack.env), 64, 'USAGE', /"#" must be a whole level, and the last one/);
+  });
+
+  it('a config file with a selftestTopic AWS IoT would refuse names the key', async () => {
+    const file = join(stack.dir, 'bad-topic.json');
+    writeFileSync(file, JSON.stringify({ selftestTopic: 'dt/#' }));
+    expectFailure(await trustlink(['--config', file, 'publish', '--topic', 't', '--message', 'm'], stack.env), 78, 'CONFIG_INVALID', /selftestTopic: must be a topic AWS IoT takes: it must be a topic name without wildcards/);
+  });
+});
+
+describe('help', () => {
+  it.each([['publish'], ['subscribe'], ['connect'], ['run'], ['provision'], ['creds'], ['creds', 'serve'], ['hsm', 'list'], ['hsm', 'keygen'], ['hsm', 'csr'], ['hsm', 'import-cert']])(
+    'trustlink %s --help lists its exit statuses', async (...command) => {
+      const result = await trustlink([...command, '--help'], stack.env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/Exit status:\n {2}0 {3}\S.*\n {2}64 {2}usage/);
+      expect(result.stdout).toMatch(/ {2}78 {2}configuration/);
+    },
+  );
+
+  it('a missing required setting says how to give it, and its hint says what it is', async () => {
+    const file = join(stack.dir, 'empty.json');
+    writeFileSync(file, '{}');
+    const result = await trustlink(['--config', file, 'publish', '--topic', 't', '--message', 'm'], stack.env);
+    expectFailure(result, 64, 'USAGE', /--endpoint is required \(or "endpoint" in the config file, or TRUSTLINK_ENDPOINT in the environment\)/);
+    expect(result.stderr).toContain('hint: endpoint: broker host name (AWS IoT: your iot:Data-ATS endpoint)');
   });
 });
 
