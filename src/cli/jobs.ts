@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { CurrentJob, JobResult } from '../jobs/machine.js';
 import { jobsDir, readJobsState } from '../jobs/store.js';
 import { createContext } from './context.js';
+import { exitStatusHelp } from './exit-status.js';
 import { addSettingFlags } from './setting-flags.js';
 
 function formatCurrent(job: CurrentJob | undefined): string {
@@ -27,7 +28,8 @@ A status other than the one the device reported (TIMED_OUT, CANCELED,
 UNKNOWN) comes with a note saying what AWS IoT answered.
 
 Example:
-  trustlink jobs --json`)
+  trustlink jobs --json
+${exitStatusHelp('shown', ['usage', 'config'])}`)
     .action((_flags: unknown, self: Command) => {
       const { loaded, output } = createContext(self, ['state']);
       const { stateDir } = loaded.config;

@@ -4,7 +4,6 @@
  * updater, a reboot). Everything that decides lives in machine.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { onSubscribed } from '../connection/subscriptions.js';
 import type { MqttSession } from '../connection/mqtt.js';
 import type { Logger } from '../log/log.js';
 import { defaultReportFile } from '../selftest/report.js';
@@ -14,6 +13,7 @@ import { runHandlerSteps, verdictOfProcess, type Verdict } from './handler.js';
 import { createJobsMachine, type CurrentJob, type Execution, type JobResult, type JobsAction, type JobsEvent, type Rejection, type RequestKind } from './machine.js';
 import { runProcess } from './process.js';
 import { statusDetails } from './status-details.js';
+import { onSubscribed } from './subscribe-then.js';
 import { openJobsStore, readJobsState } from './store.js';
 
 /** The Device Client waits 10 s for each answer. */

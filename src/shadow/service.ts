@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { MqttSession } from '../connection/mqtt.js';
-import { onSubscribed } from '../connection/subscriptions.js';
+import { onSubscribed } from '../jobs/subscribe-then.js';
 import type { Logger } from '../log/log.js';
 import { sortDesired, type DesiredSettings } from './desired.js';
 import { reportDelay, type DeviceFacts } from './reported.js';
