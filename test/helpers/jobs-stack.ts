@@ -4,10 +4,12 @@
  * directory, a state directory and a runtime directory (where the boot
  * self-test report goes), and the built agent started with them.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startJobsStandin, type JobsStandin } from '../standin/jobs.js';
 import { startShadowStandin, type ShadowStandin } from '../standin/shadow.js';
+import { asUserArgv, ensureSystemUser, SERVICE_USER } from './as-user.js';
 import { RunningCli, trustlink, type RunResult } from './run.js';
 import { createStack, type TestStack, type TokenKind } from './stack.js';
 
@@ -22,8 +24,12 @@ export interface JobsStack {
   runtimeDir: string;
   /** Writes an executable handler script (mode 0755 unless given). */
   handler(name: string, script: string, mode?: number): string;
-  /** Starts `trustlink run` with jobs on (and the shadow when asked), `env` added to the stack's. */
-  agent(options?: { shadow?: boolean; jobs?: boolean; env?: NodeJS.ProcessEnv; args?: string[] }): RunningCli;
+  /**
+   * Starts `trustlink run` with jobs on (and the shadow when asked), `env` added to the stack's.
+   * asServiceUser: as the unit's User=trustlink, the stack's files (token, PIN, state) chowned to it
+   * as the unit's StateDirectory= and the image would; the handler directory stays root's.
+   */
+  agent(options?: { shadow?: boolean; jobs?: boolean; env?: NodeJS.ProcessEnv; args?: string[]; asServiceUser?: boolean }): RunningCli;
   /** `trustlink --json jobs` for this state directory. */
   jobsCli(): Promise<RunResult>;
   close(): Promise<void>;
@@ -51,7 +57,13 @@ export async function createJobsStack(name: string, token: TokenKind = 'softhsm'
       agent(options = {}) {
         const args = ['--json', 'run', ...stack.args, '--thing-name', THING, '--state-dir', stateDir, '--jobs-handler-dir', handlerDir,
           ...(options.jobs === false ? [] : ['--jobs']), ...(options.shadow ? ['--shadow'] : []), ...(options.args ?? [])];
-        return new RunningCli(args, { ...stack.env, RUNTIME_DIRECTORY: runtimeDir, ...options.env });
+        const env = { ...stack.env, RUNTIME_DIRECTORY: runtimeDir, ...options.env };
+        if (!options.asServiceUser) return new RunningCli(args, env);
+        const user = ensureSystemUser();
+        mkdirSync(stateDir, { recursive: true });
+        execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, stack.dir]);
+        execFileSync('chown', ['-R', '0:0', handlerDir]);
+        return new RunningCli(args, env, (file, argv) => asUserArgv(file, argv, SERVICE_USER));
       },
       jobsCli: () => trustlink(['--json', 'jobs', '--state-dir', stateDir], stack.env),
       async close() {

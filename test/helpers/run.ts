@@ -48,8 +48,10 @@ export class RunningCli {
   readonly stderrLines: string[] = [];
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(TRUSTLINK, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `wrap` puts a command in front of trustlink (e.g. setpriv to run it as the service user). */
+  constructor(args: string[], env: NodeJS.ProcessEnv, wrap?: (file: string, args: string[]) => [string, string[]]) {
+    const [file, argv] = wrap ? wrap(TRUSTLINK, args) : [TRUSTLINK, args];
+    this.child = spawn(file, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
     this.#collect(this.child.stdout!, this.stdoutLines);
     this.#collect(this.child.stderr!, this.stderrLines);

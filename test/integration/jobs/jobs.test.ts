@@ -6,11 +6,13 @@
  * "owned by root" holds for every handler they write; the writable-by-others
  * rule is what they can break.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_REASON } from '../../../src/jobs/machine.js';
 import { createJobsStack, THING, type JobsStack } from '../../helpers/jobs-stack.js';
+import { SERVICE_USER } from '../../helpers/as-user.js';
 import type { RunningCli } from '../../helpers/run.js';
 
 let js: JobsStack;
@@ -146,6 +148,28 @@ it('a job AWS IoT times out (step timer) is recorded TIMED_OUT, and the agent go
     expect(history[0]).toMatchObject({ jobId: 'job-timeout', status: 'TIMED_OUT', note: expect.stringContaining('InvalidStateTransition') });
   } finally {
     js.jobs.logic.minuteMs = 60_000;
+    expect(await agent.stop()).toBe(0);
+  }
+});
+
+it('as the unit runs it (User=trustlink): root\'s and its own handlers run as that user, another user\'s is refused', async () => {
+  js.handler('whoami', 'id -un >&2');
+  js.handler('theirs', 'exit 0');
+  const agent = js.agent({ asServiceUser: true });
+  try {
+    await agent.waitFor('the agent up', () => agent.countLogs('subscribed') >= 5);
+    await js.jobs.queue(THING, 'job-as-user', { operation: 'whoami' });
+    expect(await js.jobs.waitFor(THING, 'job-as-user', ['SUCCEEDED', 'FAILED', 'REJECTED'])).toMatchObject({ status: 'SUCCEEDED', statusDetails: { stderr: 'trustlink' } });
+    // nobody (65534) is neither root nor the agent's user.
+    execFileSync('chown', ['65534', join(js.handlerDir, 'theirs')]);
+    await js.jobs.queue(THING, 'job-theirs', { operation: 'theirs' });
+    const refused = await js.jobs.waitFor(THING, 'job-theirs', ['SUCCEEDED', 'FAILED', 'REJECTED']);
+    expect(refused.status).toBe('REJECTED');
+    expect(refused.statusDetails.reason).toContain('is owned by uid 65534, not root or the agent\'s user');
+    execFileSync('chown', [SERVICE_USER, join(js.handlerDir, 'theirs')]);
+    await js.jobs.queue(THING, 'job-mine', { operation: 'theirs' });
+    expect((await js.jobs.waitFor(THING, 'job-mine', ['SUCCEEDED', 'FAILED', 'REJECTED'])).status).toBe('SUCCEEDED');
+  } finally {
     expect(await agent.stop()).toBe(0);
   }
 });
