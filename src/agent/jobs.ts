@@ -16,5 +16,5 @@ export function jobsService(deps: ServiceDeps, env: NodeJS.ProcessEnv = process.
     log: deps.log,
     env,
   });
-  return { name: 'jobs', start: () => runner.start(), stop: () => runner.stop() };
+  return { name: 'jobs', start: () => runner.start(), stop: () => runner.stop(), status: () => runner.status() };
 }

@@ -11,6 +11,8 @@ export interface AgentService {
   readonly name: string;
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
+  /** This service's figures, under its name in AgentStatus.services. */
+  status?(): Record<string, unknown>;
 }
 
 export interface ServiceDeps {

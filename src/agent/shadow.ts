@@ -11,6 +11,14 @@ import { selftestFacts, type DeviceFacts } from '../shadow/reported.js';
 import { createShadowRunner } from '../shadow/service.js';
 import type { AgentService, ServiceDeps } from './service.js';
 
+/** The agent's figures, once the bridge's status registry is in ServiceDeps: the spool depth comes from there. */
+type MaybeStatus = { status?: () => { services: Record<string, Record<string, unknown> | undefined> } };
+
+function spoolDepth(deps: ServiceDeps & MaybeStatus): DeviceFacts['spool'] {
+  const spool = deps.status?.().services.bridge?.spool as { messages?: unknown; bytes?: unknown } | undefined;
+  return typeof spool?.messages === 'number' && typeof spool.bytes === 'number' ? { messages: spool.messages, bytes: spool.bytes } : null;
+}
+
 function lastJob(stateDir: string): DeviceFacts['lastJob'] {
   try {
     const last = readJobsState(stateDir).history[0];
@@ -34,7 +42,7 @@ export function shadowService(deps: ServiceDeps, env: NodeJS.ProcessEnv = proces
       selftest: selftestFacts(reportFile),
       certificateExpiresAt: connection.certificateExpiresAt ?? null,
       connection: { auth: config.auth, mqtt: config.mqttVersion, endpoint: config.endpoint ?? '' },
-      spool: null,
+      spool: spoolDepth(deps),
       lastJob: lastJob(config.stateDir),
     }),
     settings: () => ({ logLevel: config.logLevel, healthIntervalSeconds: config.healthIntervalSeconds }),

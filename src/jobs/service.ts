@@ -32,14 +32,13 @@ export interface JobsOptions {
   rebootCommand: string;
   log: Logger;
   env: NodeJS.ProcessEnv;
-  /** Told after each finished job (the shadow reports the last one). */
-  onResult?(result: JobResult): void;
 }
 
 export interface JobsRunner {
   start(): void;
   stop(): void;
-  current(): CurrentJob | undefined;
+  /** The job in hand and the last result, for the agent's status. */
+  status(): { current: CurrentJob | null; last: JobResult | null };
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -65,6 +64,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
   const prefix = `$aws/things/${options.thingName}/jobs`;
   const saved = readJobsState(options.stateDir);
   const store = openJobsStore(options.stateDir, saved.history);
+  let last: JobResult | null = saved.history[0] ?? null;
   const machine = createJobsMachine({ now: () => new Date() });
   const timers = new Set<NodeJS.Timeout>();
   const pending: Partial<Record<RequestKind, { token: string; timer: NodeJS.Timeout }>> = {};
@@ -180,7 +180,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
         return;
       case 'record':
         store.record(action.result);
-        options.onResult?.(action.result);
+        last = action.result;
         return;
       case 'run':
         void run(action.job, action.plan);
@@ -239,6 +239,6 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
       for (const timer of timers) clearTimeout(timer);
       for (const inFlight of Object.values(pending)) clearTimeout(inFlight?.timer);
     },
-    current: () => machine.current(),
+    status: () => ({ current: machine.current() ?? null, last }),
   };
 }
