@@ -54,6 +54,7 @@ export interface StepRunOptions {
   timeoutMs: number;
   includeStdout: boolean;
   env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
   onStart?(step: HandlerStep, pid: number | undefined): void;
 }
 
@@ -87,6 +88,7 @@ export async function runHandlerSteps(steps: HandlerStep[], options: StepRunOpti
     const result = await runProcess(files[index] as string, [step.runAsUser, ...step.args], {
       env: options.env,
       timeoutMs: options.timeoutMs,
+      signal: options.signal,
       onStart: (pid) => options.onStart?.(step, pid),
     });
     const verdict = verdictOfProcess(result, options.timeoutMs, options.includeStdout, steps.length > 1 ? step.name : undefined);

@@ -17,6 +17,7 @@ export interface Execution {
   executionNumber?: number;
   versionNumber?: number;
   status?: string;
+  statusDetails?: StatusDetails;
   jobDocument?: unknown;
 }
 
@@ -76,7 +77,7 @@ export type JobsEvent =
   | { type: 'installed'; jobId: string };
 
 export type JobsAction =
-  | { type: 'start-next' }
+  | { type: 'start-next'; statusDetails: StatusDetails }
   | { type: 'update'; jobId: string; status: Verdict['status']; statusDetails: StatusDetails; expectedVersion?: number; executionNumber?: number }
   | { type: 'save'; current: CurrentJob | undefined }
   | { type: 'record'; result: JobResult }
@@ -88,6 +89,12 @@ export type JobsAction =
 
 export interface MachineOptions {
   now(): Date;
+  /**
+   * Random, one per agent run: sent in start-next's statusDetails, which AWS IoT sets on a QUEUED
+   * job and leaves alone on one already IN_PROGRESS. A job that comes back with another run's
+   * token was started before, even when the saved record of it is lost.
+   */
+  startToken: string;
   /** Backoff of retried requests: the Device Client's 10 s doubling to 640 s. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -98,6 +105,7 @@ const RETRYABLE = new Set(['RequestThrottled', 'InternalError']);
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'REJECTED', 'REMOVED', 'CANCELED']);
 
 export const INTERRUPTED_REASON = 'the agent stopped while this job ran (crash, restart or power cut); it is not run again';
+export const START_TOKEN_KEY = 'trustlinkStart';
 
 export interface JobsMachine {
   handle(event: JobsEvent): JobsAction[];
@@ -124,7 +132,7 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
   function startNext(): JobsAction[] {
     if (waiting !== undefined || busy) return [];
     waiting = 'start-next';
-    return [{ type: 'start-next' }];
+    return [{ type: 'start-next', statusDetails: { [START_TOKEN_KEY]: options.startToken } }];
   }
 
   function sendVerdict(): JobsAction[] {
@@ -168,6 +176,8 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
   }
 
   function begin(execution: Execution): JobsAction[] {
+    const token = execution.statusDetails?.[START_TOKEN_KEY];
+    const startedBefore = token !== undefined && token !== options.startToken;
     const parsed = parseJobDocument(execution.jobDocument);
     const job: CurrentJob = {
       jobId: execution.jobId,
@@ -180,6 +190,11 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
     };
     current = job;
     const started: JobsAction = { type: 'log', level: 'info', message: 'job started', fields: { jobId: job.jobId, operation: job.operation, kind: job.kind } };
+    if (startedBefore && job.kind !== 'invalid') {
+      // Started by an earlier run whose record did not survive (a power cut before the folder was on flash).
+      return [{ type: 'log', level: 'warn', message: 'job was started before and has no saved record; reporting it failed', fields: { jobId: job.jobId } },
+        ...decide({ status: 'FAILED', statusDetails: statusDetails({ reason: INTERRUPTED_REASON }) })];
+    }
     if (!parsed.ok) {
       return [started, { type: 'log', level: 'warn', message: 'job document refused', fields: { jobId: job.jobId, reason: parsed.reason } },
         ...decide({ status: 'REJECTED', statusDetails: statusDetails({ reason: `invalid job document: ${parsed.reason}` }) })];

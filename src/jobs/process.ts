@@ -39,6 +39,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Called once the process runs (for the log and the measurement). */
   onStart?(pid: number | undefined): void;
+  /** Aborting ends the process group (SIGTERM, then SIGKILL). */
+  signal?: AbortSignal;
 }
 
 export function runProcess(file: string, args: string[], options: RunOptions): Promise<ProcessResult> {
@@ -60,17 +62,22 @@ export function runProcess(file: string, args: string[], options: RunOptions): P
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.once('spawn', () => options.onStart?.(child.pid));
     let killer: NodeJS.Timeout | undefined;
+    const end = (): void => {
+      killGroup('SIGTERM');
+      killer ??= setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup('SIGTERM');
-      killer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+      end();
     }, options.timeoutMs);
+    options.signal?.addEventListener('abort', end, { once: true });
     child.once('error', (error) => {
       spawnError = (error as NodeJS.ErrnoException).code ?? error.message;
     });
     child.once('close', (exitCode, signal) => {
       clearTimeout(timer);
       clearTimeout(killer);
+      options.signal?.removeEventListener('abort', end);
       resolve({ exitCode, signal, timedOut, spawnError, stdout: stdout.text(), stderr: stderr.text() });
     });
   });

@@ -14,7 +14,7 @@ import { createJobsMachine, type CurrentJob, type Execution, type JobResult, typ
 import { runProcess } from './process.js';
 import { statusDetails } from './status-details.js';
 import { onSubscribed } from './subscribe-then.js';
-import { openJobsStore, readJobsState } from './store.js';
+import { openJobsStore, readJobsStateOrSetAside } from './store.js';
 
 /** The Device Client waits 10 s for each answer. */
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -62,13 +62,15 @@ export const stepTimeoutMinutes = (handlerTimeoutMs: number): number => Math.min
 export function createJobsRunner(options: JobsOptions): JobsRunner {
   const { session, log } = options;
   const prefix = `$aws/things/${options.thingName}/jobs`;
-  const saved = readJobsState(options.stateDir);
+  const saved = readJobsStateOrSetAside(options.stateDir, (error, movedTo) => log.error('jobs state unreadable; moved aside, starting afresh', { reason: error.message, movedTo }));
   const store = openJobsStore(options.stateDir, saved.history);
   let last: JobResult | null = saved.history[0] ?? null;
-  const machine = createJobsMachine({ now: () => new Date() });
+  const machine = createJobsMachine({ now: () => new Date(), startToken: randomBytes(5).toString('hex') });
   const timers = new Set<NodeJS.Timeout>();
   const pending: Partial<Record<RequestKind, { token: string; timer: NodeJS.Timeout }>> = {};
   let stopped = false;
+  /** Aborted by stop(): a handler or updater still running is ended with the agent (as systemd would end its cgroup). */
+  const halt = new AbortController();
 
   /** Handlers get a small environment of their own, never the agent's (it may hold the PIN). */
   const jobEnv = (jobId: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
@@ -118,7 +120,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
     const timeoutMs = options.handlerTimeoutMs;
     if (plan.kind === 'handlers') {
       const verdict = await runHandlerSteps(plan.steps, {
-        dir: options.handlerDir, timeoutMs, includeStdout: plan.includeStdout, env: jobEnv(job.jobId),
+        dir: options.handlerDir, timeoutMs, includeStdout: plan.includeStdout, env: jobEnv(job.jobId), signal: halt.signal,
         onStart: (step, pid) => log.info('job handler started', { jobId: job.jobId, handler: step.handler, pid }),
       });
       log.info('job handler ended', { jobId: job.jobId, status: verdict.status, reason: verdict.statusDetails.reason });
@@ -131,7 +133,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
     }
     // The URL goes in the environment, not argv (a presigned URL is a credential) and never to the log.
     const result = await runProcess('/bin/sh', ['-c', options.updateCommand], {
-      env: jobEnv(job.jobId, { TRUSTLINK_UPDATE_URL: plan.url }), timeoutMs,
+      env: jobEnv(job.jobId, { TRUSTLINK_UPDATE_URL: plan.url }), timeoutMs, signal: halt.signal,
       onStart: (pid) => log.info('updater started', { jobId: job.jobId, pid }),
     });
     const verdict = verdictOfProcess(result, timeoutMs, false);
@@ -166,7 +168,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
   function perform(action: JobsAction): void {
     switch (action.type) {
       case 'start-next':
-        request('start-next', `${prefix}/start-next`, { stepTimeoutInMinutes: stepTimeoutMinutes(options.handlerTimeoutMs) });
+        request('start-next', `${prefix}/start-next`, { statusDetails: action.statusDetails, stepTimeoutInMinutes: stepTimeoutMinutes(options.handlerTimeoutMs) });
         return;
       case 'update':
         request('update', `${prefix}/${action.jobId}/update`, {
@@ -234,6 +236,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
     },
     stop() {
       stopped = true;
+      halt.abort();
       subscribed?.stop();
       session.off('message', onMessage);
       for (const timer of timers) clearTimeout(timer);

@@ -4,7 +4,7 @@
  * results). Both are written atomically, so a power cut leaves the old file
  * or the new one, never half of one.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { TrustlinkError } from '../errors.js';
@@ -70,6 +70,40 @@ export function readJobsState(stateDir: string): JobsState {
   };
 }
 
+/**
+ * A current.json that cannot be read (hand-edited, another version's) is moved aside, not trusted:
+ * the job it named is still recognised by start-next's token (see machine.ts), so it is not run twice.
+ */
+export function readJobsStateOrSetAside(stateDir: string, onBad: (error: TrustlinkError, movedTo: string) => void): JobsState {
+  try {
+    return readJobsState(stateDir);
+  } catch (error) {
+    if (!(error instanceof TrustlinkError)) throw error;
+    const dir = jobsDir(stateDir);
+    const movedTo = join(dir, `bad-${Date.now()}`);
+    mkdirSync(movedTo, { recursive: true, mode: 0o700 });
+    for (const name of ['current.json', 'history.json']) {
+      try {
+        renameSync(join(dir, name), join(movedTo, name));
+      } catch {
+        // Not there: nothing to move.
+      }
+    }
+    onBad(error, movedTo);
+    return { current: undefined, history: [] };
+  }
+}
+
+/** The rename that made a file is on flash only once its folder is. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export interface JobsStore {
   saveCurrent(job: CurrentJob | undefined): void;
   record(result: JobResult): JobResult[];
@@ -90,6 +124,7 @@ export function openJobsStore(stateDir: string, history: JobResult[]): JobsStore
       ensureDir();
       if (job === undefined) rmSync(join(dir, 'current.json'), { force: true });
       else writeFileAtomic(join(dir, 'current.json'), `${JSON.stringify(job, null, 2)}\n`, 0o600);
+      syncDir(dir);
     },
     record(result) {
       ensureDir();

@@ -7,7 +7,7 @@
  * rule is what they can break.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_REASON } from '../../../src/jobs/machine.js';
@@ -127,6 +127,30 @@ it('never runs a job twice: killed during the handler, restarted, the job ends F
     expect(execution.statusDetails.reason).toBe(INTERRUPTED_REASON);
     expect(readFileSync(marker('long.runs'), 'utf8')).toBe('started\n');
     expect(second.countLogs('job handler started')).toBe(0);
+  } finally {
+    expect(await second.stop()).toBe(0);
+  }
+});
+
+it('never runs a job twice even when its saved record is gone (start-next\'s token says an earlier run started it)', async () => {
+  js.handler('long2', `echo started >> ${marker('long2.runs')}\nsleep 20`);
+  const first = js.agent();
+  await first.waitFor('the agent up', () => first.countLogs('subscribed') >= 5);
+  await js.jobs.queue(THING, 'job-lost-record', { operation: 'long2' });
+  await first.waitFor('the handler started', () => first.countLogs('job handler started') === 1);
+  const handlerPid = first.logs().find((line) => line.message === 'job handler started')?.pid as number;
+  first.child.kill('SIGKILL');
+  await first.exited;
+  process.kill(-handlerPid, 'SIGKILL');
+  // As if the power cut came before the folder's entry for current.json reached the flash.
+  writeFileSync(join(js.stateDir, 'jobs', 'current.json'), '{"half":');
+
+  const second = js.agent();
+  try {
+    const execution = await js.jobs.waitFor(THING, 'job-lost-record', ['SUCCEEDED', 'FAILED', 'REJECTED']);
+    expect(execution).toMatchObject({ status: 'FAILED', statusDetails: { reason: INTERRUPTED_REASON } });
+    expect(readFileSync(marker('long2.runs'), 'utf8')).toBe('started\n');
+    expect(second.countLogs('jobs state unreadable; moved aside, starting afresh')).toBe(1);
   } finally {
     expect(await second.stop()).toBe(0);
   }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createJobsMachine, INTERRUPTED_REASON, type CurrentJob, type JobsAction, type JobsMachine } from '../../../src/jobs/machine.js';
 
 const now = new Date('2026-12-02T07:00:00.000Z');
-const machine = (): JobsMachine => createJobsMachine({ now: () => now });
+const machine = (): JobsMachine => createJobsMachine({ now: () => now, startToken: 'run-2' });
 const types = (actions: JobsAction[]): string[] => actions.map((action) => action.type);
 const of = <T extends JobsAction['type']>(actions: JobsAction[], type: T): Extract<JobsAction, { type: T }> => {
   const found = actions.find((action) => action.type === type);
@@ -24,7 +24,7 @@ describe('the jobs state machine', () => {
   it('asks for the next job on connect, saves the job before running it, and reports with expectedVersion', () => {
     const m = machine();
     m.handle({ type: 'resume', current: undefined });
-    expect(types(m.handle({ type: 'connected' }))).toEqual(['start-next']);
+    expect(m.handle({ type: 'connected' })).toEqual([{ type: 'start-next', statusDetails: { trustlinkStart: 'run-2' } }]);
     const started = m.handle({ type: 'start-next-accepted', execution: handlerJob });
     expect(types(started).filter((type) => type !== 'log')).toEqual(['save', 'run']);
     expect(of(started, 'save').current).toMatchObject({ jobId: 'job-1', phase: 'running', kind: 'handlers', operation: 'hello' });
@@ -163,8 +163,21 @@ describe('the jobs state machine', () => {
 });
 
 it('asks again when notify-next came while start-next was in flight and its answer was empty', () => {
-  const m = createJobsMachine({ now: () => now });
+  const m = machine();
   m.handle({ type: 'connected' });
   expect(m.handle({ type: 'notify-next', execution: { jobId: 'job-2' } })).toEqual([]);
   expect(types(m.handle({ type: 'start-next-accepted', execution: undefined }))).toEqual(['start-next']);
+});
+
+it('never runs a job an earlier run started, even when its saved record is lost', () => {
+  const m = machine();
+  m.handle({ type: 'resume', current: undefined });
+  m.handle({ type: 'connected' });
+  const actions = m.handle({ type: 'start-next-accepted', execution: { ...handlerJob, status: 'IN_PROGRESS', statusDetails: { trustlinkStart: 'run-1' } } });
+  expect(types(actions)).not.toContain('run');
+  expect(of(actions, 'update')).toMatchObject({ status: 'FAILED', statusDetails: { reason: INTERRUPTED_REASON } });
+  // This run's own token: a fresh start.
+  const fresh = machine();
+  fresh.handle({ type: 'connected' });
+  expect(types(fresh.handle({ type: 'start-next-accepted', execution: { ...handlerJob, statusDetails: { trustlinkStart: 'run-2' } } }))).toContain('run');
 });
