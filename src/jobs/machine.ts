@@ -215,13 +215,14 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
     const wasResumed = resumed;
     resumed = false;
     if (job.phase === 'reporting') return sendVerdict();
+    // Still this run (a reconnect before the reboot took the agent down): the verdict waits for the next boot.
+    if (!wasResumed) return [];
     if (job.phase === 'rebooting') {
       if (job.kind === 'reboot') return decide({ status: 'SUCCEEDED', statusDetails: statusDetails({ reason: 'the device rebooted and the agent is back' }) });
       busy = true;
       return [{ type: 'check-boot', job: { ...job } }];
     }
     // phase running, and no process of ours runs it: it was cut short.
-    if (!wasResumed) return [];
     return [{ type: 'log', level: 'warn', message: 'job was interrupted; reporting it failed', fields: { jobId: job.jobId } },
       ...decide({ status: 'FAILED', statusDetails: statusDetails({ reason: INTERRUPTED_REASON }) })];
   }

@@ -43,17 +43,35 @@ export interface JobsRunner {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+const numberOrNothing = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+
+function details(value: unknown): Record<string, string> | undefined {
+  return isObject(value) ? Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string')) : undefined;
+}
+
+/** Only what the machine reads, checked; anything else in the message is left behind. */
 function execution(value: unknown): Execution | undefined {
-  return isObject(value) && typeof value.jobId === 'string' ? (value as unknown as Execution) : undefined;
+  if (!isObject(value) || typeof value.jobId !== 'string') return undefined;
+  const found: Execution = { jobId: value.jobId, jobDocument: value.jobDocument };
+  const versionNumber = numberOrNothing(value.versionNumber);
+  const executionNumber = numberOrNothing(value.executionNumber);
+  const statusDetails = details(value.statusDetails);
+  if (versionNumber !== undefined) found.versionNumber = versionNumber;
+  if (executionNumber !== undefined) found.executionNumber = executionNumber;
+  if (typeof value.status === 'string') found.status = value.status;
+  if (statusDetails !== undefined) found.statusDetails = statusDetails;
+  return found;
 }
 
 function rejection(body: Record<string, unknown>): Rejection {
-  const state = isObject(body.executionState) && typeof body.executionState.status === 'string' ? body.executionState : undefined;
-  return {
-    code: typeof body.code === 'string' ? body.code : 'Unknown',
-    ...(typeof body.message === 'string' ? { message: body.message } : {}),
-    ...(state !== undefined ? { executionState: state as unknown as Rejection['executionState'] & object } : {}),
-  };
+  const found: Rejection = { code: typeof body.code === 'string' ? body.code : 'Unknown' };
+  if (typeof body.message === 'string') found.message = body.message;
+  const state = body.executionState;
+  if (isObject(state) && typeof state.status === 'string') {
+    const versionNumber = numberOrNothing(state.versionNumber);
+    found.executionState = { status: state.status, ...(versionNumber !== undefined ? { versionNumber } : {}) };
+  }
+  return found;
 }
 
 /** A step timeout for AWS IoT that outlasts the agent's own handler timeout, so the device says why first. */

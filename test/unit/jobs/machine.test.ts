@@ -181,3 +181,11 @@ it('never runs a job an earlier run started, even when its saved record is lost'
   fresh.handle({ type: 'connected' });
   expect(types(fresh.handle({ type: 'start-next-accepted', execution: { ...handlerJob, statusDetails: { trustlinkStart: 'run-2' } } }))).toContain('run');
 });
+
+it('a reconnect before the reboot took the agent down reports nothing yet', () => {
+  const m = machine();
+  m.handle({ type: 'connected' });
+  m.handle({ type: 'start-next-accepted', execution: { jobId: 'r', versionNumber: 2, jobDocument: { operation: 'reboot' } } });
+  expect(types(m.handle({ type: 'connected' }))).toEqual(['start-next']);
+  expect(m.handle({ type: 'start-next-accepted', execution: { jobId: 'r', versionNumber: 2 } })).toEqual([]);
+});
