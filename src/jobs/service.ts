@@ -12,7 +12,7 @@ import type { JobPlan } from './document.js';
 import { runHandlerSteps, verdictOfProcess, type Verdict } from './handler.js';
 import { createJobsMachine, type CurrentJob, type Execution, type JobResult, type JobsAction, type JobsEvent, type Rejection, type RequestKind } from './machine.js';
 import { runProcess } from './process.js';
-import { statusDetails } from './status-details.js';
+import { statusDetails, withoutUrl } from './status-details.js';
 import { onSubscribed } from './subscribe-then.js';
 import { openJobsStore, readJobsStateOrSetAside } from './store.js';
 
@@ -154,7 +154,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
       env: jobEnv(job.jobId, { TRUSTLINK_UPDATE_URL: plan.url }), timeoutMs, signal: halt.signal,
       onStart: (pid) => log.info('updater started', { jobId: job.jobId, pid }),
     });
-    const verdict = verdictOfProcess(result, timeoutMs, false);
+    const verdict = verdictOfProcess({ ...result, stderr: withoutUrl(result.stderr, plan.url) }, timeoutMs, false);
     if (verdict.status === 'SUCCEEDED') feed({ type: 'installed', jobId: job.jobId });
     else feed({ type: 'finished', jobId: job.jobId, verdict: { status: 'FAILED', statusDetails: statusDetails({ ...verdict.statusDetails, reason: `the updater failed: ${verdict.statusDetails.reason}` }) } });
   }

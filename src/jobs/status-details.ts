@@ -26,3 +26,11 @@ export function statusDetails(entries: Record<string, string | undefined>): Stat
   }
   return details;
 }
+
+/**
+ * An updater may echo the presigned URL it was given: the URL (a credential) and any SigV4 query
+ * parameter are cut out of its output before the tail is taken.
+ */
+export function withoutUrl(text: string, url: string): string {
+  return text.split(url).join('<image URL>').replace(/(X-Amz-(?:Signature|Credential|Security-Token))=[^&\s]+/gi, '$1=[redacted]');
+}
