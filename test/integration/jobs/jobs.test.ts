@@ -99,6 +99,8 @@ describe('one agent, several jobs', () => {
   });
 
   it('lists the last results with trustlink jobs --json, newest first', async () => {
+    // The stand-in holds SUCCEEDED a moment before the agent has the acknowledgement and records it.
+    await agent.waitFor('job-b recorded', () => agent.logs().some((line) => line.message === 'job finished' && line.jobId === 'job-b'));
     const result = await js.jobsCli();
     expect(result.code).toBe(0);
     const shown = JSON.parse(result.stdout) as { current: unknown; history: { jobId: string; status: string }[] };
