@@ -15,6 +15,11 @@ import { createStack, type TestStack, type TokenKind } from './stack.js';
 
 export const THING = 'thing-1';
 
+/** Waits until the agent has the job's acknowledgement and recorded it (the stand-in holds the status a moment earlier). */
+export function recorded(agent: RunningCli, jobId: string): Promise<void> {
+  return agent.waitFor(`job ${jobId} recorded`, () => agent.logs().some((line) => line.message === 'job finished' && line.jobId === jobId));
+}
+
 export interface JobsStack {
   stack: TestStack;
   jobs: JobsStandin;

@@ -9,7 +9,7 @@
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createJobsStack, THING, type JobsStack } from '../../helpers/jobs-stack.js';
+import { createJobsStack, recorded, THING, type JobsStack } from '../../helpers/jobs-stack.js';
 import { trustlink, type RunningCli } from '../../helpers/run.js';
 
 let js: JobsStack;
@@ -59,6 +59,7 @@ it('reboot: reported SUCCEEDED only once the device came back', async () => {
   const { after } = await throughReboot('job-reboot', { operation: 'reboot' }, []);
   try {
     const execution = await js.jobs.waitFor(THING, 'job-reboot', ['SUCCEEDED', 'FAILED', 'REJECTED']);
+    await recorded(after, 'job-reboot');
     expect(execution.status).toBe('SUCCEEDED');
     expect(execution.statusDetails.reason).toBe('the device rebooted and the agent is back');
   } finally {
@@ -72,6 +73,7 @@ it('update: SUCCEEDED when the next boot\'s self-test passed and marked the slot
     expect(selftestCode).toBe(0);
     expect(readFileSync(join(js.stack.dir, 'installed-url'), 'utf8')).toBe(URL);
     const execution = await js.jobs.waitFor(THING, 'job-update-ok', ['SUCCEEDED', 'FAILED', 'REJECTED']);
+    await recorded(after, 'job-update-ok');
     expect(execution.statusDetails.reason).toBe('the boot self-test passed and the new slot was marked good');
     expect(execution.status).toBe('SUCCEEDED');
     expect(execution.statusDetails).toMatchObject({ reason: 'the boot self-test passed and the new slot was marked good' });
@@ -89,6 +91,7 @@ it('update: FAILED naming the check when the next boot\'s self-test failed (and 
   try {
     expect(selftestCode).not.toBe(0);
     const execution = await js.jobs.waitFor(THING, 'job-update-bad', ['SUCCEEDED', 'FAILED', 'REJECTED']);
+    await recorded(after, 'job-update-bad');
     expect(execution.status).toBe('FAILED');
     expect(execution.statusDetails.failedChecks).toBe('pkcs11-module');
     expect(execution.statusDetails.reason).toContain('the boot self-test after the update failed: pkcs11-module');
@@ -104,6 +107,7 @@ it('update: FAILED with the updater\'s output when it fails, the URL cut out of 
   try {
     await js.jobs.queue(THING, 'job-update-fetch', { operation: 'update', args: [URL] });
     const execution = await js.jobs.waitFor(THING, 'job-update-fetch', ['SUCCEEDED', 'FAILED', 'REJECTED']);
+    await recorded(agent, 'job-update-fetch');
     expect(execution.status).toBe('FAILED');
     expect(execution.statusDetails).toEqual({ reason: 'the updater failed: Job exited with status: 2', stderr: 'cannot fetch <image URL>' });
     expect(existsSync(rebooted())).toBe(false);

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_REASON } from '../../../src/jobs/machine.js';
-import { createJobsStack, THING, type JobsStack } from '../../helpers/jobs-stack.js';
+import { createJobsStack, recorded, THING, type JobsStack } from '../../helpers/jobs-stack.js';
 import { SERVICE_USER } from '../../helpers/as-user.js';
 import type { RunningCli } from '../../helpers/run.js';
 
@@ -100,7 +100,7 @@ describe('one agent, several jobs', () => {
 
   it('lists the last results with trustlink jobs --json, newest first', async () => {
     // The stand-in holds SUCCEEDED a moment before the agent has the acknowledgement and records it.
-    await agent.waitFor('job-b recorded', () => agent.logs().some((line) => line.message === 'job finished' && line.jobId === 'job-b'));
+    await recorded(agent, 'job-b');
     const result = await js.jobsCli();
     expect(result.code).toBe(0);
     const shown = JSON.parse(result.stdout) as { current: unknown; history: { jobId: string; status: string }[] };
@@ -129,6 +129,7 @@ it('never runs a job twice: killed during the handler, restarted, the job ends F
     expect(execution.statusDetails.reason).toBe(INTERRUPTED_REASON);
     expect(readFileSync(marker('long.runs'), 'utf8')).toBe('started\n');
     expect(second.countLogs('job handler started')).toBe(0);
+    await recorded(second, 'job-killed');
   } finally {
     expect(await second.stop()).toBe(0);
   }
@@ -153,6 +154,7 @@ it('never runs a job twice even when its saved record is gone (start-next\'s tok
     expect(execution).toMatchObject({ status: 'FAILED', statusDetails: { reason: INTERRUPTED_REASON } });
     expect(readFileSync(marker('long2.runs'), 'utf8')).toBe('started\n');
     expect(second.countLogs('jobs state unreadable; moved aside, starting afresh')).toBe(1);
+    await recorded(second, 'job-lost-record');
   } finally {
     expect(await second.stop()).toBe(0);
   }
@@ -167,7 +169,7 @@ it('a job AWS IoT times out (step timer) is recorded TIMED_OUT, and the agent go
     await agent.waitFor('the agent up', () => agent.countLogs('subscribed') >= 5);
     await js.jobs.queue(THING, 'job-timeout', { operation: 'sleepy' });
     expect((await js.jobs.waitFor(THING, 'job-timeout', ['TIMED_OUT', 'SUCCEEDED'])).status).toBe('TIMED_OUT');
-    await agent.waitFor('the refused report', () => agent.logs().some((line) => line.message === 'job finished' && line.jobId === 'job-timeout'));
+    await recorded(agent, 'job-timeout');
     const update = js.jobs.logic.updates.find((seen) => seen.jobId === 'job-timeout');
     expect(update).toMatchObject({ accepted: false, code: 'InvalidStateTransition' });
     const history = JSON.parse((await js.jobsCli()).stdout).history as { jobId: string; status: string; note?: string }[];
@@ -195,6 +197,7 @@ it('as the unit runs it (User=trustlink): root\'s and its own handlers run as th
     execFileSync('chown', [SERVICE_USER, join(js.handlerDir, 'theirs')]);
     await js.jobs.queue(THING, 'job-mine', { operation: 'theirs' });
     expect((await js.jobs.waitFor(THING, 'job-mine', ['SUCCEEDED', 'FAILED', 'REJECTED'])).status).toBe('SUCCEEDED');
+    await recorded(agent, 'job-mine');
   } finally {
     expect(await agent.stop()).toBe(0);
   }
