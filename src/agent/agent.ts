@@ -11,6 +11,8 @@ import type { Logger } from '../log/log.js';
 import { bridgeService } from './bridge-service.js';
 import { certificateScheduleService } from '../rotation/schedule.js';
 import { healthService } from './health.js';
+import { jobsService } from './jobs.js';
+import { shadowService } from './shadow.js';
 import type { Notifier } from './sd-notify.js';
 import type { AgentService, ServiceDeps } from './service.js';
 import { startStatusFile } from './status-file.js';
@@ -39,6 +41,8 @@ function agentServices(deps: ServiceDeps): AgentService[] {
     bridgeService(deps),
     healthService(deps),
     certificateScheduleService(deps),
+    jobsService(deps),
+    shadowService(deps),
   ].filter((service): service is AgentService => service !== undefined);
 }
 

@@ -22,6 +22,7 @@ export function healthService(deps: ServiceDeps): AgentService | undefined {
   const started = Date.now();
   let connected = false;
   let timer: NodeJS.Timeout | undefined;
+  let lastPublished = Date.now();
 
   const onConnected = (): void => {
     connected = true;
@@ -33,6 +34,7 @@ export function healthService(deps: ServiceDeps): AgentService | undefined {
 
   async function publish(): Promise<void> {
     if (!connected) return;
+    lastPublished = Date.now();
     const status = deps.status();
     const message: HealthMessage = {
       time: status.time,
@@ -54,7 +56,11 @@ export function healthService(deps: ServiceDeps): AgentService | undefined {
     name: 'health',
     start() {
       session.on('connected', onConnected).on('disconnected', onDisconnected);
-      timer = setInterval(() => void publish(), deps.config.healthIntervalSeconds * 1000);
+      // A once-a-second look rather than one long timer, so a new healthIntervalSeconds
+      // (the shadow's desired state) applies at once.
+      timer = setInterval(() => {
+        if (Date.now() - lastPublished >= deps.config.healthIntervalSeconds * 1000) void publish();
+      }, 1000);
     },
     stop() {
       clearInterval(timer);

@@ -7,6 +7,7 @@ import { connectCommand } from './connect.js';
 import { addGlobalOptions, type GlobalOptions } from './context.js';
 import { credsCommand } from './creds.js';
 import { hsmCommand } from './hsm.js';
+import { jobsCommand } from './jobs.js';
 import { provisionCommand } from './provision.js';
 import { rotateCommand } from './rotate.js';
 import { publishCommand } from './publish.js';
@@ -35,6 +36,7 @@ function buildProgram(): Command {
     .addCommand(selftestCommand(VERSION))
     .addCommand(runCommand(VERSION))
     .addCommand(statusCommand())
+    .addCommand(jobsCommand())
     .addCommand(provisionCommand())
     .addCommand(rotateCommand());
   program.addHelpText('after', `

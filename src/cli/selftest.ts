@@ -84,8 +84,11 @@ Exit status (selftest only): 0 every check passed (warnings allowed),
     }
     createOutput(json).result(formatReport(report), { ...report });
     const hook = report.status === 'fail' ? flags.onFail : flags.onPass;
-    if (hook !== undefined && (await runHook(hook, report.status, written, log, env)) !== 0 && status === SELFTEST_EXIT.ok) {
-      status = SELFTEST_EXIT.failed;
+    if (hook !== undefined) {
+      const exitCode = await runHook(hook, report.status, written, log, env);
+      if (exitCode !== 0 && status === SELFTEST_EXIT.ok) status = SELFTEST_EXIT.failed;
+      // The agent's `update` job reads whether the slot was marked good from the report.
+      if (written !== undefined) writeReport(written, { ...report, hook: { verdict: report.status, exitCode } });
     }
     process.exitCode = status;
   });

@@ -127,6 +127,16 @@ export const SETTINGS = {
   rotateBeforeDays: integer({ help: 'the agent rotates the device key and certificate when the certificate expires within this many days; off when unset', flag: 'rotate-before-days', value: 'days', groups: ['agent'] },
     { min: 1, max: 3652 }),
   logLevel: choice(LOG_LEVELS, { help: 'log level', groups: [] }, 'info'),
+  jobs: toggle({ help: 'follow AWS IoT Jobs and run the handlers in jobsHandlerDir', flag: 'jobs', groups: ['agent'] }),
+  jobsHandlerDir: text({ help: 'job handlers: executables owned by root (or the agent\'s user), writable by no one else', flag: 'jobs-handler-dir', value: 'dir', groups: ['agent'] },
+    nonEmpty, '/etc/trustlink/jobs.d'),
+  jobsHandlerTimeoutSeconds: integer({ help: 'how long one job handler (or the updater) may run before it is killed and the job FAILED', groups: [] }, { min: 1, max: 604_800, default: 3600 }),
+  jobsUpdateCommand: text({ help: 'shell command of the built-in `update` job; the image URL is in $TRUSTLINK_UPDATE_URL (e.g. rauc install "$TRUSTLINK_UPDATE_URL")', groups: [] }),
+  jobsRebootCommand: text({ help: 'shell command of the built-in `reboot` job (and of `update` once installed)', groups: [] }, nonEmpty, 'systemctl reboot'),
+  shadow: toggle({ help: 'report the device state in a named shadow and apply a few desired settings (logLevel, healthIntervalSeconds)', flag: 'shadow', groups: ['agent'] }),
+  // AWS IoT shadow names: 1-64 of [a-zA-Z0-9:_-].
+  shadowName: text({ help: 'the named shadow the agent keeps', flag: 'shadow-name', value: 'name', groups: ['agent'] },
+    named(/^[a-zA-Z0-9:_-]{1,64}$/, 'must be 1-64 of a-z A-Z 0-9 : _ -'), 'trustlink'),
 } as const satisfies Record<string, Setting>;
 
 type Schemas = { [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K]['schema'] };

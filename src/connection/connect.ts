@@ -20,6 +20,8 @@ export interface Connection {
 export interface StartedConnection {
   session: MqttSession;
   clientId: string;
+  /** The device certificate's notAfter (ISO 8601), when the connection uses one: the shadow reports it. */
+  certificateExpiresAt: string | undefined;
   /** Settles on the first CONNACK, or on a failure start() does not retry. */
   firstConnect: Promise<ConnectedInfo>;
   close(): Promise<void>;
@@ -48,6 +50,7 @@ export async function startConnection(config: Config, log: Logger, options: Conn
   return {
     session: live,
     clientId: settings.clientId,
+    certificateExpiresAt: identity && new Date(identity.certificate.validTo).toISOString(),
     // A refused handshake is explained before anyone sees it: which side refused, and why.
     firstConnect: live.start({ retry: options.retry }).catch(async (error: unknown) => {
       throw await explainRefusal(error, {

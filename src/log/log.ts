@@ -13,6 +13,8 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /** Changes the threshold live (the shadow's desired logLevel); loggers that cannot leave it out. */
+  setLevel?(level: LogLevel): void;
 }
 
 export interface LoggerOptions {
@@ -48,7 +50,7 @@ function formatText(level: LogLevel, message: string, fields: LogFields): string
 
 export function createLogger(options: LoggerOptions): Logger {
   const stream = options.stream ?? process.stderr;
-  const threshold = LOG_LEVELS.indexOf(options.level);
+  let threshold = LOG_LEVELS.indexOf(options.level);
   const write = (level: LogLevel, message: string, fields: LogFields = {}): void => {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
     const safe = redact(fields);
@@ -63,5 +65,8 @@ export function createLogger(options: LoggerOptions): Logger {
     info: (message, fields) => write('info', message, fields),
     warn: (message, fields) => write('warn', message, fields),
     error: (message, fields) => write('error', message, fields),
+    setLevel(level) {
+      threshold = LOG_LEVELS.indexOf(level);
+    },
   };
 }

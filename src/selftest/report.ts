@@ -24,6 +24,8 @@ export interface SelftestReport {
   durationMs: number;
   status: Verdict;
   checks: CheckResult[];
+  /** The --on-pass or --on-fail hook that ran, and how it ended: an update's verdict needs to know the slot was marked good. */
+  hook?: { verdict: Verdict; exitCode: number };
 }
 
 /** Atomically (temporary file, then rename): a reader never sees half a report. */

@@ -67,6 +67,8 @@ do_install() {
 
     install -d ${D}${sysconfdir}/trustlink
     install -m 0644 ${TRUSTLINK_UNPACKED}/config.json ${D}${sysconfdir}/trustlink/config.json
+    # Job handlers (jobs: true): root's, writable by no one else, or the agent refuses them.
+    install -d -m 0755 ${D}${sysconfdir}/trustlink/jobs.d
 }
 
 # trustlink-provision.service skips itself (ConditionPathExists) unless a claim certificate is installed.

@@ -112,6 +112,10 @@ describe('installed as the recipe installs it', () => {
     expect(statSync(staged('etc/trustlink/config.json')).isFile()).toBe(true);
   });
 
+  it('makes the job handler directory, writable by its owner only (the agent refuses anything laxer)', () => {
+    expect(statSync(staged('etc/trustlink/jobs.d')).mode & 0o7777).toBe(0o755);
+  });
+
   it('runs from the image with no PATH and no environment', async () => {
     const result = await run('/usr/bin/env', ['-i', stagedWrapper(), '--version']);
     expect(result).toMatchObject({ code: 0, stdout: `${version}\n` });
