@@ -62,7 +62,8 @@ async function offeredOn(endpoint: string, port: number, extra: string[] = []): 
   // while the device certificate is offered is read as the broker refusing it (CERT_REFUSED, 77).
   expect(result.stderr).toContain('[CERT_REFUSED]');
   expect(result.code).toBe(77);
-  expect(offered).toHaveLength(1);
+  // The first handshake is aws-crt's; a second, when there is one, is the refusal check's probe of the broker's chain.
+  expect(offered.length).toBeGreaterThanOrEqual(1);
   return offered[0];
 }
 
