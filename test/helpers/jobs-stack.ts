@@ -49,6 +49,7 @@ export async function createJobsStack(name: string, token: TokenKind = 'softhsm'
     const handlerDir = join(stack.dir, 'jobs.d');
     const stateDir = join(stack.dir, 'state');
     const runtimeDir = join(stack.dir, 'run');
+    let agentsStarted = 0;
     mkdirSync(handlerDir, { mode: 0o755 });
     chmodSync(handlerDir, 0o755);
     mkdirSync(runtimeDir, { mode: 0o700 });
@@ -61,7 +62,9 @@ export async function createJobsStack(name: string, token: TokenKind = 'softhsm'
         return file;
       },
       agent(options = {}) {
-        const args = ['--json', 'run', ...stack.args, '--thing-name', THING, '--state-dir', stateDir, '--jobs-handler-dir', handlerDir,
+        // Each agent its own local socket: a "rebooted" agent may start before the last one let go of its socket.
+        const socket = `unix:${join(runtimeDir, `mqtt-${++agentsStarted}.sock`)}`;
+        const args = ['--json', 'run', ...stack.args, '--thing-name', THING, '--state-dir', stateDir, '--jobs-handler-dir', handlerDir, '--local-listen', socket,
           ...(options.jobs === false ? [] : ['--jobs']), ...(options.shadow ? ['--shadow'] : []), ...(options.args ?? [])];
         const env = { ...stack.env, RUNTIME_DIRECTORY: runtimeDir, ...options.env };
         if (!options.asServiceUser) return new RunningCli(args, env);
