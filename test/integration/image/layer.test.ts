@@ -1,5 +1,5 @@
 /**
- * What CI can check of the Yocto layer (recipes/) without bitbake: current
+ * What CI can check of the Yocto layer (meta-trustlink/) without bitbake: current
  * override syntax, licence checksums that match the artifact, every file://
  * present, and the recipe's do_install and run-ptest run against the built
  * artifact (do_install's body is plain shell once bitbake's ${VARS} are expanded).
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, REPO } from '../../helpers/paths.js';
 import { run } from '../../helpers/run.js';
 
-const LAYER = join(REPO, 'recipes');
+const LAYER = join(REPO, 'meta-trustlink');
 const RECIPE_DIR = join(LAYER, 'recipes-iot', 'trustlink');
 const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
 const recipeFile = join(RECIPE_DIR, `trustlink_${version}.bb`);
@@ -66,7 +66,7 @@ it('has every file:// it fetches, and expects the tarball `npm run pack` makes',
   expect(readFileSync(join(REPO, 'bundle', 'pack.mjs'), 'utf8')).toContain('const name = `trustlink-${version}-linux-${flags.arch}`;');
   for (const uri of uris.slice(1)) {
     const file = uri.replace(/^file:\/\//, '').replace(/;.*/, '');
-    expect(statSync(join(RECIPE_DIR, 'files', file), { throwIfNoEntry: false })?.isFile(), `recipes/recipes-iot/trustlink/files/${file}`).toBe(true);
+    expect(statSync(join(RECIPE_DIR, 'files', file), { throwIfNoEntry: false })?.isFile(), `meta-trustlink/recipes-iot/trustlink/files/${file}`).toBe(true);
   }
 });
 

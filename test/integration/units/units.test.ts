@@ -13,7 +13,7 @@ import { REPO, TRUSTLINK } from '../../helpers/paths.js';
 import { run, RunningCli } from '../../helpers/run.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
 
-const FILES = join(REPO, 'recipes/recipes-iot/trustlink/files');
+const FILES = join(REPO, 'meta-trustlink/recipes-iot/trustlink/files');
 const UNITS = ['trustlink.service', 'trustlink-selftest.service', 'trustlink-provision.service'];
 const INSTALLED_BINARY = '/usr/bin/trustlink';
 
