@@ -79,7 +79,7 @@ do_install() {
         ${D}${systemd_system_unitdir}/
 
     # /etc/trustlink: root's, and group trustlink may add files to it; the sticky bit
-    # keeps root's files there (pin, claim key, jobs.d) out of trustlink's reach.
+    # keeps root's files there (the PIN, jobs.d) out of trustlink's reach.
     # trustlink-provision.service (User=trustlink) replaces config.json by a
     # rename in this folder, so the config is trustlink's; it holds no secret.
     install -d -m 1770 -g trustlink ${D}${sysconfdir}/trustlink

@@ -102,10 +102,10 @@ beforeAll(async () => {
   writeFileSync(join(unpacked, 'config.json'), `${JSON.stringify(deviceConfig(), null, 2)}\n`);
   await doInstall({ D: root, S: join(REPO, 'dist'), TRUSTLINK_UNPACKED: unpacked });
   // What the bbappend's do_install:append adds, with the owners and modes docs/image.md gives.
-  install(stack.pki.caFile, 'etc/trustlink/AmazonRootCA1.pem', 0, 0o644);
-  install(fleet.claimCert, 'etc/trustlink/claim.pem', 0, 0o644);
-  install(fleet.claimKeyFile, 'etc/trustlink/claim.key', user.gid, 0o640);
-  install(stack.token.pinFile, 'etc/trustlink/pin', 0, 0o600);
+  install(stack.pki.caFile, 'etc/trustlink/AmazonRootCA1.pem', 0o644);
+  install(fleet.claimCert, 'etc/trustlink/claim.pem', 0o644);
+  install(fleet.claimKeyFile, 'etc/trustlink/claim.key', 0o400, user.uid);
+  install(stack.token.pinFile, 'etc/trustlink/pin', 0o600);
   trustlink = writeStagedWrapper(root, join(stack.dir, 'trustlink'));
   notify = await createNotifySocket(stack.dir);
   // systemd's notification socket takes datagrams from any service user.
@@ -117,10 +117,10 @@ afterAll(async () => {
   await fleet?.close();
 });
 
-/** `install -o root -g GROUP -m MODE source image/dest`, as the bbappend would. */
-function install(source: string, dest: string, gid: number, mode: number): void {
+/** `install -m MODE [-o OWNER] source image/dest`, as the bbappend would (group root). */
+function install(source: string, dest: string, mode: number, uid = 0): void {
   copyFileSync(source, image(dest));
-  chownSync(image(dest), 0, gid);
+  chownSync(image(dest), uid, 0);
   chmodSync(image(dest), mode);
 }
 
