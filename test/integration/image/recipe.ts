@@ -44,7 +44,7 @@ export async function doInstall(vars: InstallVars): Promise<void> {
   const body = /^do_install\(\) \{\n([\s\S]*?)\n\}$/m.exec(recipe)?.[1];
   if (!body) throw new Error('no do_install() in the recipe');
   // bitbake expands ${VAR} before the shell runs, quotes or not; so does this.
-  const script = body.replace(/\$\{(\w+)\}/g, (whole, name: string) => {
+  const script = body.replace(/\$\{(\w+)\}/g, (_whole, name: string) => {
     if (!(name in all)) throw new Error(`do_install uses \${${name}}: add it to doInstall's vars`);
     return all[name] as string;
   });
