@@ -80,7 +80,11 @@ export const stepTimeoutMinutes = (handlerTimeoutMs: number): number => Math.min
 export function createJobsRunner(options: JobsOptions): JobsRunner {
   const { session, log } = options;
   const prefix = `$aws/things/${options.thingName}/jobs`;
-  const saved = readJobsStateOrSetAside(options.stateDir, (error, movedTo) => log.error('jobs state unreadable; moved aside, starting afresh', { reason: error.message, movedTo }));
+  let recordLost = false;
+  const saved = readJobsStateOrSetAside(options.stateDir, (error, movedTo) => {
+    recordLost = true;
+    log.error('jobs state unreadable; moved aside, starting afresh', { reason: error.message, movedTo });
+  });
   const store = openJobsStore(options.stateDir, saved.history);
   let last: JobResult | null = saved.history[0] ?? null;
   const machine = createJobsMachine({ now: () => new Date(), startToken: randomBytes(5).toString('hex') });
@@ -247,7 +251,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
 
   return {
     start() {
-      machine.handle({ type: 'resume', current: saved.current });
+      machine.handle({ type: 'resume', current: saved.current, recordLost });
       if (saved.current !== undefined) log.info('job in hand from before the restart', { jobId: saved.current.jobId, phase: saved.current.phase });
       session.on('message', onMessage);
       subscribed = onSubscribed(session, filters, 1, log, () => feed({ type: 'connected' }));

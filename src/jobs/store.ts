@@ -5,7 +5,7 @@
  * or the new one, never half of one.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as v from 'valibot';
 import { TrustlinkError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
@@ -113,11 +113,14 @@ export function openJobsStore(stateDir: string, history: JobResult[]): JobsStore
   const dir = jobsDir(stateDir);
   let kept = history.slice(0, HISTORY_LENGTH);
   const ensureDir = (): void => {
+    let created: string | undefined;
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      created = mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (error) {
       throw new TrustlinkError('FILE_WRITE_FAILED', `cannot create ${dir}: ${(error as NodeJS.ErrnoException).code}`, { cause: error, hint: 'set stateDir (--state-dir) to a folder this user may write to' });
     }
+    // New folders are on flash once their parents are: the record must be there before a job runs (machine.ts).
+    if (created !== undefined) for (let parent = dir; parent !== dirname(created); ) syncDir((parent = dirname(parent)));
   };
   return {
     saveCurrent(job) {
