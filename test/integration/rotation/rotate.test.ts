@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREATE_FROM_CSR_TOPIC } from '../../../src/fleet/fleet-api.js';
 import { createFleetStack, TEMPLATE, type FleetStack } from '../../helpers/fleet-stack.js';
 import { hsm } from '../../helpers/provision.js';
 import { RunningCli, runChecked, trustlink } from '../../helpers/run.js';
@@ -172,6 +173,22 @@ describe('trustlink rotate (SoftHSM2)', () => {
       expect(await second.stop()).toBe(0);
     }
     await expectRotated(device, before.key as string);
+  });
+
+  it('the agent lets go of the answer topics when its rotation fails, and stays up on the old identity', async () => {
+    const device = await provisioned('rot-agent-refused', 'AF1');
+    const before = readFileSync(device.config, 'utf8');
+    fleet.fleet.onIssued = (certificateId) => fleet.fleet.setStatus(certificateId, 'REVOKED');
+    const agent = new RunningCli(['--config', device.config, 'run', '--state-dir', device.stateDir], { ...fleet.stack.env, TRUSTLINK_CONFIG: device.config, TRUSTLINK_ROTATE_BEFORE_DAYS: '60' });
+    try {
+      await agent.waitFor('the rotation failed', () => agent.countLogs('rotation failed; the device stays on its current identity and tries again tomorrow') === 1, 60_000);
+      const answers = [`${CREATE_FROM_CSR_TOPIC}/accepted`, `${CREATE_FROM_CSR_TOPIC}/rejected`];
+      await agent.waitFor('the answer topics unsubscribed', () => answers.every((filter) => agent.logs().some((line) => line.message === 'unsubscribed' && line.filter === filter)));
+    } finally {
+      fleet.fleet.onIssued = undefined;
+      expect(await agent.stop()).toBe(0);
+    }
+    expect(readFileSync(device.config, 'utf8')).toBe(before);
   });
 
   it('discards a kept certificate whose key the token no longer holds, and finishes with a new one', async () => {
