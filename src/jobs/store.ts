@@ -20,7 +20,7 @@ const currentSchema = v.object({
   executionNumber: v.optional(v.number()),
   versionNumber: v.optional(v.number()),
   operation: v.string(),
-  kind: v.picklist(['handlers', 'reboot', 'update', 'invalid']),
+  kind: v.picklist(['handlers', 'reboot', 'update', 'rotate', 'invalid']),
   phase: v.picklist(['running', 'rebooting', 'reporting']),
   startedAt: v.string(),
   rebootRequestedAt: v.optional(v.string()),
