@@ -2,10 +2,15 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AgentStatus } from '../../src/agent/status.js';
+import type { BridgeStatus } from '../../src/bridge/bridge.js';
 import { asUserArgv, ensureSystemUser, SERVICE_USER } from './as-user.js';
 import { TRUSTLINK } from './paths.js';
 import { freePort } from './ports.js';
 import { RunningCli, trustlink } from './run.js';
+
+/** `trustlink status --json` of an agent that runs the bridge. */
+export type BridgeAgentStatus = AgentStatus & { services: { bridge: BridgeStatus } };
 
 export interface BridgeAgent {
   agent: RunningCli;
@@ -14,9 +19,9 @@ export interface BridgeAgent {
   runtimeDir: string;
   spoolDir: string;
   /** `trustlink status --json` of this agent. */
-  status(): Promise<Record<string, any>>;
+  status(): Promise<BridgeAgentStatus>;
   /** Polls `trustlink status` (rewritten every 2 s) until `predicate` holds; returns that status. */
-  waitForStatus(what: string, predicate: (status: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  waitForStatus(what: string, predicate: (status: BridgeAgentStatus) => boolean, timeoutMs?: number): Promise<BridgeAgentStatus>;
   stop(): Promise<number | null>;
 }
 
@@ -64,10 +69,10 @@ export async function startBridgeAgent(options: BridgeAgentOptions): Promise<Bri
   }
   await agent.waitFor('the local endpoint', () => agent.countLogs('local MQTT endpoint listening') === 1, 30_000);
   if (options.waitConnected ?? true) await agent.waitFor('the upstream connection', () => agent.countLogs('connected') >= 1, 30_000);
-  const status = async (): Promise<Record<string, any>> => {
+  const status = async (): Promise<BridgeAgentStatus> => {
     const result = await trustlink(['--json', 'status', '--runtime-dir', runtimeDir], options.env);
     if (result.code !== 0) throw new Error(`trustlink status exited ${result.code}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as Record<string, any>;
+    return JSON.parse(result.stdout) as BridgeAgentStatus;
   };
   return {
     agent, socket, tcpPort, runtimeDir, spoolDir, status,

@@ -63,7 +63,10 @@ export class JobsLogic {
 
   #list(thing: string): StoredExecution[] {
     let list = this.executions.get(thing);
-    if (list === undefined) this.executions.set(thing, (list = []));
+    if (list === undefined) {
+      list = [];
+      this.executions.set(thing, list);
+    }
     return list;
   }
 

@@ -84,7 +84,7 @@ describe('installed as the recipe installs it', () => {
     const body = /^do_install\(\) \{\n([\s\S]*?)\n\}$/m.exec(recipe)?.[1];
     if (!body) throw new Error('no do_install() in the recipe');
     // bitbake expands ${VAR} before the shell runs, quotes or not; so does this.
-    const script = body.replace(/\$\{(\w+)\}/g, (whole, name: string) => {
+    const script = body.replace(/\$\{(\w+)\}/g, (_whole, name: string) => {
       if (!(name in vars)) throw new Error(`do_install uses \${${name}}: add it to this test's vars`);
       return vars[name] as string;
     });
