@@ -120,7 +120,11 @@ export function openJobsStore(stateDir: string, history: JobResult[]): JobsStore
       throw new TrustlinkError('FILE_WRITE_FAILED', `cannot create ${dir}: ${(error as NodeJS.ErrnoException).code}`, { cause: error, hint: 'set stateDir (--state-dir) to a folder this user may write to' });
     }
     // New folders are on flash once their parents are: the record must be there before a job runs (machine.ts).
-    if (created !== undefined) for (let parent = dir; parent !== dirname(created); ) syncDir((parent = dirname(parent)));
+    if (created === undefined) return;
+    for (let parent = dirname(dir); ; parent = dirname(parent)) {
+      syncDir(parent);
+      if (parent === dirname(created)) return;
+    }
   };
   return {
     saveCurrent(job) {

@@ -220,7 +220,9 @@ describe('trustlink rotate (SoftHSM2)', () => {
       expect(readConfig(device.config)).toEqual(before);
 
       let issued: string | undefined;
-      fleet.fleet.onIssued = async (certificateId) => void (issued = certificateId);
+      fleet.fleet.onIssued = async (certificateId) => {
+        issued = certificateId;
+      };
       const first = agent();
       try {
         await first.waitFor('the agent up', () => first.countLogs('subscribed') >= 5);
