@@ -11,11 +11,9 @@ import { selftestFacts, type DeviceFacts } from '../shadow/reported.js';
 import { createShadowRunner } from '../shadow/service.js';
 import type { AgentService, ServiceDeps } from './service.js';
 
-/** The agent's figures, once the bridge's status registry is in ServiceDeps: the spool depth comes from there. */
-type MaybeStatus = { status?: () => { services: Record<string, Record<string, unknown> | undefined> } };
-
-function spoolDepth(deps: ServiceDeps & MaybeStatus): DeviceFacts['spool'] {
-  const spool = deps.status?.().services.bridge?.spool as { messages?: unknown; bytes?: unknown } | undefined;
+/** The spool depth, from the bridge's figures in the agent's status; null without the bridge. */
+function spoolDepth(deps: ServiceDeps): DeviceFacts['spool'] {
+  const spool = deps.status().services.bridge?.spool as { messages?: unknown; bytes?: unknown } | undefined;
   return typeof spool?.messages === 'number' && typeof spool.bytes === 'number' ? { messages: spool.messages, bytes: spool.bytes } : null;
 }
 
