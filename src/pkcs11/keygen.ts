@@ -19,7 +19,8 @@ interface KeySpec {
   publicAttributes: Attribute[];
 }
 
-const KEY_SPECS: Record<KeyType, KeySpec> = {
+/** A function, not a table: the constants load the addon. */
+const keySpecs = (): Record<KeyType, KeySpec> => ({
   'ec-p256': {
     mechanism: { mechanism: ck.CKM_EC_KEY_PAIR_GEN },
     publicAttributes: [{ type: ck.CKA_EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') }], // prime256v1
@@ -35,7 +36,7 @@ const KEY_SPECS: Record<KeyType, KeySpec> = {
       { type: ck.CKA_PUBLIC_EXPONENT, value: Buffer.from([0x01, 0x00, 0x01]) },
     ],
   },
-};
+});
 
 export interface KeygenOptions {
   label: string;
@@ -76,7 +77,7 @@ export async function generateKeyPair(opened: OpenToken, options: KeygenOptions)
   const { session, token } = opened;
   refuseExisting(opened, options.label, options.id);
   const id = options.id ?? randomBytes(8);
-  const spec = KEY_SPECS[options.type];
+  const spec = keySpecs()[options.type];
   const common: Attribute[] = [
     { type: ck.CKA_TOKEN, value: true },
     { type: ck.CKA_LABEL, value: options.label },

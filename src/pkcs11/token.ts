@@ -117,20 +117,20 @@ export function hex(buffer: Buffer | undefined): string {
   return buffer && buffer.length > 0 ? buffer.toString('hex') : '-';
 }
 
-const CLASS_NAMES = new Map<number, string>([
+const className = (value: number): string | undefined => new Map<number, string>([
   [ck.CKO_PRIVATE_KEY, 'private'],
   [ck.CKO_PUBLIC_KEY, 'public'],
   [ck.CKO_CERTIFICATE, 'cert'],
   [ck.CKO_SECRET_KEY, 'secret-key'],
   [ck.CKO_DATA, 'data'],
-]);
+]).get(value);
 
 /** One line per object, for "not found" messages: what the token does hold. */
 function describeObjects(session: Session): string {
   const lines = session.findObjects([]).map((object) => {
     const attributes = session.attributes(object, [ck.CKA_CLASS, ck.CKA_LABEL, ck.CKA_ID]);
     const classValue = attributes.get(ck.CKA_CLASS)?.readUInt32LE(0);
-    const kind = (classValue !== undefined && CLASS_NAMES.get(classValue)) || 'other';
+    const kind = (classValue !== undefined && className(classValue)) || 'other';
     return `${kind} "${attributes.get(ck.CKA_LABEL)?.toString('utf8') ?? ''}" id=${hex(attributes.get(ck.CKA_ID))}`;
   });
   return lines.length > 0 ? lines.join('; ') : 'no objects';
