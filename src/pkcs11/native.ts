@@ -40,6 +40,8 @@ export interface SlotToken {
   manufacturer: string;
   model: string;
   serial: string;
+  /** CKF_TOKEN_INITIALIZED. */
+  initialized: boolean;
   flags: number;
 }
 
@@ -153,6 +155,7 @@ export class Pkcs11Module {
       manufacturer: trimmed(token.manufacturerID),
       model: trimmed(token.model),
       serial: trimmed(token.serialNumber),
+      initialized: (token.flags & constants.CKF_TOKEN_INITIALIZED) !== 0,
       flags: token.flags,
     };
   }
