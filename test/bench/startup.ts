@@ -1,0 +1,189 @@
+/**
+ * npm run bench, the start-up part: wall time, CPU time and peak RSS of the
+ * built CLI's one-shot commands beside baselines measured in the same run
+ * (bare `node -e 0`, aws-crt's addon loaded alone, and the same job written
+ * with aws-crt alone: test/bench/aws-crt-publish.mjs), on a SoftHSM2 token
+ * and on the TPM 2.0 simulator, each with a mosquitto on loopback. Rows are
+ * measured in interleaved rounds (one run of every row, then the next round),
+ * so load from other work on the machine falls on all rows alike. For the
+ * self-test it also gives each check's own time beside the total. Writes
+ * BENCHMARKS.md; prints figures, asserts nothing.
+ *
+ *   node test/bench/run.mjs test/bench/startup.ts      (after npm run build)
+ *   BENCH_RUNS=5                                       fewer rounds
+ *   BENCH_BEFORE=/path/to/an/older/dist                adds that build's publish and connect rows
+ *   BENCH_ONLY=publish                                 only rows whose name contains this (and the baselines)
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { REPO, TRUSTLINK } from '../helpers/paths.js';
+import { runChecked } from '../helpers/run.js';
+import { createStack, type TestStack, type TokenKind } from '../helpers/stack.js';
+import { median } from './timing.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const BEFORE = process.env.BENCH_BEFORE;
+const ONLY = process.env.BENCH_ONLY;
+const CRT_SCRIPT = join(REPO, 'test/bench/aws-crt-publish.mjs');
+const CRT_ADDON = join(REPO, 'dist/native', `linux-${process.arch}`, 'aws-crt-nodejs.node');
+
+interface Sample { wallMs: number; cpuMs: number; rssMiB: number }
+interface Row {
+  name: string;
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** The row this one is compared with (its plain aws-crt twin). */
+  versus?: string;
+  /** Called after each run (the self-test reads its report). */
+  after?: () => void;
+  samples: Sample[];
+}
+
+/**
+ * One run: wall time, CPU time (user + system, from bash's `times` of its
+ * children, in ms; it also counts GNU time's own ~1 ms) and peak RSS (GNU time).
+ */
+function measure(row: Row): Sample {
+  const started = process.hrtime.bigint();
+  // stdin from /dev/null: on a socket (Node's default pipes) Debian's bash reads ~/.bashrc, as under sshd.
+  const result = spawnSync('bash', ['-c', '/usr/bin/time -f %M "$@"; status=$?; times >&2; exit $status', 'bench', row.command, ...row.args],
+    { env: row.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${row.name} failed (${result.status}):\n${result.stdout}${result.stderr}`);
+  const [peakKb, , children] = result.stderr.trim().split('\n').slice(-3) as [string, string, string];
+  const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, [, m, s]) => sum + Number(m) * 60 + Number(s), 0);
+  row.after?.();
+  return { wallMs, cpuMs: seconds * 1000, rssMiB: Number(peakKb) / 1024 };
+}
+
+/** Bytes under a folder. */
+function folderBytes(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((sum, entry) => {
+    const path = join(dir, entry.name);
+    return sum + (entry.isDirectory() ? folderBytes(path) : statSync(path).size);
+  }, 0);
+}
+
+/** The aarch64 artifact's installed size, without and with its source maps (the Yocto recipe puts those in -dbg). */
+function arm64Footprint(): { withoutMaps: number; all: number } {
+  execFileSync(process.execPath, [join(REPO, 'bundle', 'build.mjs'), '--arch', 'arm64'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const dir = join(REPO, 'dist-arm64');
+  const maps = readdirSync(dir).filter((name) => name.endsWith('.map')).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+  const all = folderBytes(dir);
+  return { withoutMaps: all - maps, all };
+}
+
+const KINDS: TokenKind[] = ['softhsm', 'tpm'];
+const LABEL: Record<TokenKind, string> = { softhsm: 'SoftHSM2', tpm: 'TPM simulator' };
+const stacks = new Map<TokenKind, TestStack>();
+/** check id → ms per run, and the report's total, per token. */
+const selftestChecks = new Map<string, { checks: Map<string, { name: string; ms: number[] }>; totals: number[] }>();
+
+try {
+  for (const kind of KINDS) stacks.set(kind, await createStack(`bench-startup-${kind}`, { token: kind }));
+  const bare = { PATH: process.env.PATH };
+  const rows: Row[] = [];
+  const add = (row: Omit<Row, 'samples'>): void => {
+    rows.push({ ...row, samples: [] });
+  };
+  add({ name: 'node -e 0', command: process.execPath, args: ['-e', '0'], env: bare });
+  add({ name: 'aws-crt addon loaded alone', command: process.execPath, args: ['-e', `require(${JSON.stringify(CRT_ADDON)})`], env: bare });
+
+  for (const kind of KINDS) {
+    const stack = stacks.get(kind) as TestStack;
+    // The same key certified for 90 days: past the self-test's 30-day expiry warning, so every check passes.
+    const publicKey = join(stack.dir, 'bench.pub.pem');
+    writeFileSync(publicKey, await runChecked('openssl', ['x509', '-in', stack.token.certFile, '-pubkey', '-noout']));
+    const cert = await stack.pki.certify(publicKey, 'thing-1', join(stack.dir, 'bench.pem'), 90);
+    const args = [...stack.args, '--log-level', 'warn'];
+    args[args.indexOf('--cert') + 1] = cert;
+    const env = { ...stack.env, AWS_CRT_NODEJS_SUPPRESS_NODE_DEPRECATION_WARNING: 'true' };
+    const crtEnv = {
+      ...env, BENCH_HOST: 'localhost', BENCH_PORT: String(stack.broker.port), BENCH_MODULE: stack.token.modulePath, BENCH_PIN_FILE: stack.token.pinFile,
+      BENCH_TOKEN: stack.token.label, BENCH_KEY_LABEL: stack.token.keyLabel, BENCH_CERT: cert, BENCH_CA: stack.pki.caFile,
+    };
+    const on = LABEL[kind];
+    const publishArgs = ['publish', ...args, '--client-id', `bench-${kind}`, '--topic', 'bench/one', '--message', 'hello', '--count', '1', '--qos', '1'];
+    const connectArgs = ['connect', ...args, '--client-id', `bench-${kind}`];
+    add({ name: `aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [CRT_SCRIPT], env: crtEnv });
+    add({ name: `trustlink publish --count 1 --qos 1, ${on}`, command: TRUSTLINK, args: publishArgs, env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
+    if (BEFORE) add({ name: `before: trustlink publish, ${on}`, command: join(BEFORE, 'trustlink'), args: publishArgs, env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
+    add({ name: `aws-crt alone: connect, ${on}`, command: process.execPath, args: [CRT_SCRIPT, 'connect'], env: crtEnv });
+    add({ name: `trustlink connect, ${on}`, command: TRUSTLINK, args: connectArgs, env, versus: `aws-crt alone: connect, ${on}` });
+    if (BEFORE) add({ name: `before: trustlink connect, ${on}`, command: join(BEFORE, 'trustlink'), args: connectArgs, env, versus: `aws-crt alone: connect, ${on}` });
+    for (const [what, extra] of [['selftest --no-network', ['--no-network']], ['selftest (network, round trip)', []]] as const) {
+      const report = join(stack.dir, `selftest-${extra.length}.json`);
+      const name = `trustlink ${what}, ${on}`;
+      const found = { checks: new Map<string, { name: string; ms: number[] }>(), totals: [] as number[] };
+      selftestChecks.set(name, found);
+      add({
+        name, command: TRUSTLINK, args: ['selftest', ...args, ...extra, '--client-id', `bench-${kind}`, '--report', report],
+        env: { ...env, TRUSTLINK_SELFTEST_TOPIC: 'bench/selftest' },
+        after() {
+          const parsed = JSON.parse(readFileSync(report, 'utf8')) as { durationMs: number; checks: Array<{ id: string; name: string; status: string; durationMs: number }> };
+          found.totals.push(parsed.durationMs);
+          for (const check of parsed.checks.filter((entry) => entry.status !== 'skip')) {
+            const entry = found.checks.get(check.id) ?? { name: check.name, ms: [] };
+            entry.ms.push(check.durationMs);
+            found.checks.set(check.id, entry);
+          }
+        },
+      });
+    }
+    if (kind === 'softhsm') {
+      add({ name: `trustlink hsm list, ${on}`, command: TRUSTLINK, args: ['hsm', 'list', '--pkcs11-module', stack.token.modulePath], env });
+    }
+  }
+  add({ name: 'trustlink --help (answered by the launcher)', command: TRUSTLINK, args: ['--help'], env: bare });
+  add({ name: 'trustlink publish --help (the bundle)', command: TRUSTLINK, args: ['publish', '--help'], env: bare });
+
+  const measured = rows.filter((row) => ONLY === undefined || row.name.startsWith('node') || row.name.startsWith('aws-crt') || row.name.includes(ONLY));
+  for (const row of measured) measure(row); // warm the page cache (and the TPM's object cache)
+  for (const [, found] of selftestChecks) { found.totals.length = 0; found.checks.clear(); }
+  for (let round = 0; round < RUNS; round++) for (const row of measured) row.samples.push(measure(row));
+
+  const pick = (row: Row, key: keyof Sample): number => median(row.samples.map((sample) => sample[key]));
+  const byName = new Map(measured.map((row) => [row.name, row]));
+  const base = measured[0] as Row;
+  const lines = [
+    '# Benchmarks', '',
+    `Written by \`npm run bench\` (test/bench/startup.ts), ${new Date().toISOString().slice(0, 10)}: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ` +
+      `medians of ${RUNS} interleaved rounds (each round runs every row once); load average ${loadavg()[0]?.toFixed(1)} at the end (other work on the machine inflates wall and CPU time alike). ` +
+      'Run with `env -u NODE_EXTRA_CA_CERTS -u SSL_CERT_FILE` (a device has neither; with them Node reads a CA bundle at start-up); ' +
+      'the commands get only PATH, HOME and what the token\'s module needs. CPU is user + system time; "vs aws-crt" compares a row with the same job written with aws-crt alone (test/bench/aws-crt-publish.mjs) on the same token, in the same rounds.', '',
+    '| command | wall (ms) | vs node -e 0 | vs aws-crt | CPU (ms) | peak RSS (MiB) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...measured.map((row) => {
+      const versus = row.versus !== undefined ? byName.get(row.versus) : undefined;
+      const ratio = versus ? `${(pick(row, 'wallMs') / pick(versus, 'wallMs')).toFixed(2)}x` : '';
+      return `| ${row.name} | ${pick(row, 'wallMs').toFixed(1)} | ${(pick(row, 'wallMs') / pick(base, 'wallMs')).toFixed(2)}x | ${ratio} | ${pick(row, 'cpuMs').toFixed(0)} | ${pick(row, 'rssMiB').toFixed(1)} |`;
+    }),
+    '',
+  ];
+  for (const [name, found] of selftestChecks) {
+    const row = byName.get(name);
+    if (!row || found.totals.length === 0) continue;
+    const checks = [...found.checks.values()].map((check) => ({ name: check.name, ms: median(check.ms) }));
+    const sum = checks.reduce((total, check) => total + check.ms, 0);
+    lines.push(`${name}: process ${pick(row, 'wallMs').toFixed(0)} ms, report total ${median(found.totals)} ms, sum of the checks ${sum} ms (medians; ms as the report rounds them):`, '',
+      checks.map((check) => `${check.name} ${check.ms}`).join(' · '), '');
+  }
+  if (ONLY === undefined) {
+    const stack = stacks.get('softhsm') as TestStack;
+    const throughput = Array.from({ length: 3 }, () => {
+      const out = execFileSync(TRUSTLINK, ['--json', 'publish', ...stack.args, '--client-id', 'bench-many', '--topic', 'bench/many', '--message', 'm {n}', '--count', '1000', '--qos', '1'], { env: stack.env, encoding: 'utf8' });
+      return 1000 / ((JSON.parse(out) as { elapsedMs: number }).elapsedMs / 1000);
+    });
+    lines.push(`publish --count 1000 --qos 1 (SoftHSM2): ${median(throughput).toFixed(0)} messages/s (median of 3; aws-crt's AWS IoT Core flow control caps a connection at 100 publishes/s)`, '');
+    const footprint = arm64Footprint();
+    const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+    lines.push(`Installed size of the aarch64 artifact (dist-arm64/): ${mib(footprint.withoutMaps)} MiB, ${mib(footprint.all)} MiB with its source maps.`, '');
+  }
+  console.log(`\n${lines.join('\n')}`);
+  if (ONLY === undefined && BEFORE === undefined) writeFileSync(join(REPO, 'BENCHMARKS.md'), lines.join('\n'));
+} finally {
+  for (const stack of stacks.values()) await stack.close();
+}
