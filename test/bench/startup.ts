@@ -11,8 +11,8 @@
  *
  *   node test/bench/run.mjs test/bench/startup.ts      (after npm run build)
  *   BENCH_RUNS=5                                       fewer rounds
- *   BENCH_BEFORE=/path/to/an/older/dist                adds that build's publish and connect rows
- *   BENCH_ONLY=publish                                 only rows whose name contains this (and the baselines)
+ *   BENCH_BEFORE=/older/dist:/other/dist               adds those builds' publish and connect rows
+ *   BENCH_ONLY='publish|connect'                       only rows whose name matches this regular expression (and the baselines)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,8 @@ import { createStack, type TestStack, type TokenKind } from '../helpers/stack.js
 import { median } from './timing.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
-const BEFORE = process.env.BENCH_BEFORE;
+/** Older builds (dist folders, colon-separated) whose publish and connect rows join the same rounds. */
+const BEFORE = process.env.BENCH_BEFORE?.split(':').filter(Boolean) ?? [];
 const ONLY = process.env.BENCH_ONLY;
 const CRT_SCRIPT = join(REPO, 'test/bench/aws-crt-publish.mjs');
 const CRT_ADDON = join(REPO, 'dist/native', `linux-${process.arch}`, 'aws-crt-nodejs.node');
@@ -110,10 +111,10 @@ try {
     const connectArgs = ['connect', ...args, '--client-id', `bench-${kind}`];
     add({ name: `aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [CRT_SCRIPT], env: crtEnv });
     add({ name: `trustlink publish --count 1 --qos 1, ${on}`, command: TRUSTLINK, args: publishArgs, env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
-    if (BEFORE) add({ name: `before: trustlink publish, ${on}`, command: join(BEFORE, 'trustlink'), args: publishArgs, env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
+    for (const dir of BEFORE) add({ name: `${dir}: trustlink publish, ${on}`, command: join(dir, 'trustlink'), args: publishArgs, env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
     add({ name: `aws-crt alone: connect, ${on}`, command: process.execPath, args: [CRT_SCRIPT, 'connect'], env: crtEnv });
     add({ name: `trustlink connect, ${on}`, command: TRUSTLINK, args: connectArgs, env, versus: `aws-crt alone: connect, ${on}` });
-    if (BEFORE) add({ name: `before: trustlink connect, ${on}`, command: join(BEFORE, 'trustlink'), args: connectArgs, env, versus: `aws-crt alone: connect, ${on}` });
+    for (const dir of BEFORE) add({ name: `${dir}: trustlink connect, ${on}`, command: join(dir, 'trustlink'), args: connectArgs, env, versus: `aws-crt alone: connect, ${on}` });
     for (const [what, extra] of [['selftest --no-network', ['--no-network']], ['selftest (network, round trip)', []]] as const) {
       const report = join(stack.dir, `selftest-${extra.length}.json`);
       const name = `trustlink ${what}, ${on}`;
@@ -140,7 +141,7 @@ try {
   add({ name: 'trustlink --help (answered by the launcher)', command: TRUSTLINK, args: ['--help'], env: bare });
   add({ name: 'trustlink publish --help (the bundle)', command: TRUSTLINK, args: ['publish', '--help'], env: bare });
 
-  const measured = rows.filter((row) => ONLY === undefined || row.name.startsWith('node') || row.name.startsWith('aws-crt') || row.name.includes(ONLY));
+  const measured = rows.filter((row) => ONLY === undefined || row.name.startsWith('node') || row.name.startsWith('aws-crt') || new RegExp(ONLY).test(row.name));
   for (const row of measured) measure(row); // warm the page cache (and the TPM's object cache)
   for (const [, found] of selftestChecks) { found.totals.length = 0; found.checks.clear(); }
   for (let round = 0; round < RUNS; round++) for (const row of measured) row.samples.push(measure(row));
@@ -183,7 +184,7 @@ try {
     lines.push(`Installed size of the aarch64 artifact (dist-arm64/): ${mib(footprint.withoutMaps)} MiB, ${mib(footprint.all)} MiB with its source maps.`, '');
   }
   console.log(`\n${lines.join('\n')}`);
-  if (ONLY === undefined && BEFORE === undefined) writeFileSync(join(REPO, 'BENCHMARKS.md'), lines.join('\n'));
+  if (ONLY === undefined && BEFORE.length === 0) writeFileSync(join(REPO, 'BENCHMARKS.md'), lines.join('\n'));
 } finally {
   for (const stack of stacks.values()) await stack.close();
 }
