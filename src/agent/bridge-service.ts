@@ -1,6 +1,6 @@
 /** The local MQTT bridge as an agent service, its settings read from the config. */
 import { createBridge } from '../bridge/bridge.js';
-import { parseListenAddress } from '../bridge/listen-address.js';
+import { parseListenAddress } from '../config/listen-address.js';
 import { localListenOf, spoolDirOf } from '../config/derived.js';
 import type { AgentService, ServiceDeps } from './service.js';
 

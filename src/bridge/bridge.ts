@@ -12,7 +12,7 @@ import { openSpool, type Spool } from '../spool/index.js';
 import { newCounters, type BridgeCounters } from './counters.js';
 import { Downlink } from './downlink.js';
 import { listen, type Listener } from './listeners.js';
-import type { ListenAddress } from './listen-address.js';
+import type { ListenAddress } from '../config/listen-address.js';
 import { LocalClient, REASON, type LocalClientHandler, type LocalMessage, type QoS } from './local-client.js';
 import { OncePerInterval } from './once-per-interval.js';
 import { topicMatches, topicNameProblem } from '../topics/topics.js';

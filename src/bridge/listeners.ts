@@ -7,7 +7,7 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { TrustlinkError } from '../errors.js';
-import { formatListenAddress, type ListenAddress } from './listen-address.js';
+import { formatListenAddress, type ListenAddress } from '../config/listen-address.js';
 
 export interface Listener {
   address: string;

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { createNotifier } from '../agent/sd-notify.js';
 import { runAgent } from '../agent/agent.js';
-import { describeListenAddressProblem } from '../bridge/listen-address.js';
+import { describeListenAddressProblem } from '../config/listen-address.js';
 import type { SettingGroup } from '../config/setting.js';
 import { TrustlinkError } from '../errors.js';
 import { addSettingFlags } from './setting-flags.js';

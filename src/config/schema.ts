@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { LOG_LEVELS } from '../log/log.js';
-import { describeListenAddressProblem } from '../bridge/listen-address.js';
+import { describeListenAddressProblem } from './listen-address.js';
 import { topicFilterProblem, topicNameProblem } from '../topics/topics.js';
 import { choice, integer, list, object, text, toggle, type Setting, type SettingInfo } from './setting.js';
 

@@ -1,24 +1,59 @@
 /**
- * Subscribes a service's filters on every connect and only then tells it
- * the session is up: a request published on 'connected' must not race the
- * SUBSCRIBE that lets its answer in (today's session re-subscribes only
- * after emitting 'connected'). Used by jobs and the shadow. Once the
- * session restores subscriptions before 'connected' (the bridge branch),
- * this becomes: subscribe once here, and call `ready` on 'connected'.
+ * Subscribes a service's filters once and tells it the session is up: now,
+ * if it already is, and on every later 'connected'. The session restores its
+ * subscriptions before emitting 'connected', so a request published from
+ * `ready` never races the SUBSCRIBE that lets its answer in. Used by jobs
+ * and the shadow, which may start after the first connect. A refused or
+ * interrupted SUBSCRIBE is tried again at the next connect.
  */
 import type { MqttSession, QoS } from '../connection/mqtt.js';
 import type { Logger } from '../log/log.js';
 
 export interface Subscribed {
+  /** Stops calling `ready` and drops the references this took. */
   stop(): void;
 }
 
 export function onSubscribed(session: MqttSession, filters: string[], qos: QoS, log: Logger, ready: () => void): Subscribed {
+  let stopped = false;
+  let subscribing = false;
+  let subscribed = false;
+  const held: string[] = [];
+
+  const subscribe = async (): Promise<void> => {
+    subscribing = true;
+    const results = await Promise.allSettled(filters.map(async (filter) => {
+      await session.subscribe(filter, qos);
+      held.push(filter);
+    }));
+    subscribing = false;
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (stopped || failed !== undefined) {
+      release(session, held);
+      if (!stopped) log.error('subscribe failed; trying again at the next connect', { filters, reason: (failed?.reason as Error).message });
+      return;
+    }
+    subscribed = true;
+    if (session.isConnected) ready();
+  };
+
   const onConnected = (): void => {
-    Promise.all(filters.map((filter) => session.subscribe(filter, qos)))
-      .then(ready)
-      .catch((error: Error) => log.error('subscribe failed', { filters, reason: error.message }));
+    if (subscribed) ready();
+    else if (!subscribing) void subscribe();
   };
   session.on('connected', onConnected);
-  return { stop: () => void session.off('connected', onConnected) };
+  void subscribe();
+
+  return {
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      session.off('connected', onConnected);
+      release(session, held);
+    },
+  };
+}
+
+function release(session: MqttSession, filters: string[]): void {
+  for (const filter of filters.splice(0)) void session.unsubscribe(filter);
 }

@@ -32,7 +32,9 @@ async function deliver(args: string[], env: NodeJS.ProcessEnv, version: string):
   expect(JSON.parse(subscriber.stdoutLines[0] ?? '{}')).toMatchObject({ topic, qos: 1 });
 }
 
-const lastSeen = () => s.standin.seen.at(-1);
+// The last CONNECT judged: a connection that sends none (aws-crt reconnecting while a refused
+// one-shot command stops, or the refusal check's own probe) may come after it.
+const lastSeen = () => s.standin.seen.filter((seen) => seen.reason !== 'no CONNECT').at(-1);
 
 function envCredentials(lifetimeMs?: number): NodeJS.ProcessEnv {
   const credentials = s.standin.issueCredentials(lifetimeMs);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeListenAddressProblem, formatListenAddress, parseListenAddress } from '../../../src/bridge/listen-address.js';
+import { describeListenAddressProblem, formatListenAddress, parseListenAddress } from '../../../src/config/listen-address.js';
 
 describe('listen addresses', () => {
   it.each([
