@@ -15,7 +15,7 @@ const builder = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsF
 });
 builder.withPort(Number(env.BENCH_PORT));
 builder.withCertificateAuthorityFromPath(undefined, env.BENCH_CA);
-builder.withConnectProperties({ clientId: 'bench-aws-crt', keepAliveIntervalSeconds: 300 });
+builder.withConnectProperties({ clientId: env.BENCH_CLIENT_ID ?? 'bench-aws-crt', keepAliveIntervalSeconds: 300 });
 const client = new mqtt5.Mqtt5Client(builder.build());
 const publish = process.argv[2] !== 'connect';
 client.on('connectionSuccess', async () => {

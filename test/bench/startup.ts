@@ -15,10 +15,10 @@
  *   BENCH_ONLY='publish|connect'                       only rows whose name matches this regular expression (and the baselines)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { REPO, TRUSTLINK } from '../helpers/paths.js';
+import { REPO } from '../helpers/paths.js';
 import { runChecked } from '../helpers/run.js';
 import { createStack, type TestStack, type TokenKind } from '../helpers/stack.js';
 import { median } from './timing.js';
@@ -28,7 +28,12 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const BEFORE = process.env.BENCH_BEFORE?.split(':').filter(Boolean) ?? [];
 const ONLY = process.env.BENCH_ONLY;
 const CRT_SCRIPT = join(REPO, 'test/bench/aws-crt-publish.mjs');
-const CRT_ADDON = join(REPO, 'dist/native', `linux-${process.arch}`, 'aws-crt-nodejs.node');
+// A copy of dist/ is measured: a test run (its global setup rebuilds dist/) must not change it mid-run.
+const COPY = mkdtempSync(join(tmpdir(), 'trustlink-bench-dist-'));
+cpSync(join(REPO, 'dist'), COPY, { recursive: true });
+const TRUSTLINK = join(COPY, 'trustlink');
+const CRT_ADDON = join(COPY, 'native', `linux-${process.arch}`, 'aws-crt-nodejs.node');
+const NODELAY_SHIM = join(REPO, 'test/bench/nodelay-preload.c');
 
 interface Sample { wallMs: number; cpuMs: number; rssMiB: number }
 interface Row {
@@ -41,6 +46,8 @@ interface Row {
   /** Called after each run (the self-test reads its report). */
   after?: () => void;
   samples: Sample[];
+  /** First lines of failed runs, measured again. */
+  failures: string[];
 }
 
 /**
@@ -53,7 +60,12 @@ function measure(row: Row): Sample {
   const result = spawnSync('bash', ['-c', '/usr/bin/time -f %M "$@"; status=$?; times >&2; exit $status', 'bench', row.command, ...row.args],
     { env: row.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`${row.name} failed (${result.status}):\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0) {
+    // On a loaded machine a handshake can time out now and then: measure again, and say so; a row that keeps failing stops the run.
+    row.failures.push(`${result.stdout}${result.stderr}`.split('\n')[0] ?? '');
+    if (row.failures.length > 10) throw new Error(`${row.name} failed (${result.status}):\n${result.stdout}${result.stderr}`);
+    return measure(row);
+  }
   const [peakKb, , children] = result.stderr.trim().split('\n').slice(-3) as [string, string, string];
   const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, [, m, s]) => sum + Number(m) * 60 + Number(s), 0);
   row.after?.();
@@ -87,8 +99,8 @@ try {
   for (const kind of KINDS) stacks.set(kind, await createStack(`bench-startup-${kind}`, { token: kind }));
   const bare = { PATH: process.env.PATH };
   const rows: Row[] = [];
-  const add = (row: Omit<Row, 'samples'>): void => {
-    rows.push({ ...row, samples: [] });
+  const add = (row: Omit<Row, 'samples' | 'failures'>): void => {
+    rows.push({ ...row, samples: [], failures: [] });
   };
   add({ name: 'node -e 0', command: process.execPath, args: ['-e', '0'], env: bare });
   add({ name: 'aws-crt addon loaded alone', command: process.execPath, args: ['-e', `require(${JSON.stringify(CRT_ADDON)})`], env: bare });
@@ -107,21 +119,22 @@ try {
       BENCH_TOKEN: stack.token.label, BENCH_KEY_LABEL: stack.token.keyLabel, BENCH_CERT: cert, BENCH_CA: stack.pki.caFile,
     };
     const on = LABEL[kind];
-    const publishArgs = ['publish', ...args, '--client-id', `bench-${kind}`, '--topic', 'bench/one', '--message', 'hello', '--count', '1', '--qos', '1'];
-    const connectArgs = ['connect', ...args, '--client-id', `bench-${kind}`];
-    add({ name: `aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [CRT_SCRIPT], env: crtEnv });
-    add({ name: `trustlink publish --count 1 --qos 1, ${on}`, command: TRUSTLINK, args: publishArgs, env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
-    for (const dir of BEFORE) add({ name: `${dir}: trustlink publish, ${on}`, command: join(dir, 'trustlink'), args: publishArgs, env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
-    add({ name: `aws-crt alone: connect, ${on}`, command: process.execPath, args: [CRT_SCRIPT, 'connect'], env: crtEnv });
-    add({ name: `trustlink connect, ${on}`, command: TRUSTLINK, args: connectArgs, env, versus: `aws-crt alone: connect, ${on}` });
-    for (const dir of BEFORE) add({ name: `${dir}: trustlink connect, ${on}`, command: join(dir, 'trustlink'), args: connectArgs, env, versus: `aws-crt alone: connect, ${on}` });
+    // A client ID per row: a connection never takes over the broker's session of another row's.
+    const publishArgs = (id: string): string[] => ['publish', ...args, '--client-id', `bench-${kind}-${id}`, '--topic', 'bench/one', '--message', 'hello', '--count', '1', '--qos', '1'];
+    const connectArgs = (id: string): string[] => ['connect', ...args, '--client-id', `bench-${kind}-${id}`];
+    add({ name: `aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [CRT_SCRIPT], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-publish' } });
+    add({ name: `trustlink publish --count 1 --qos 1, ${on}`, command: TRUSTLINK, args: publishArgs('publish'), env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
+    for (const [index, dir] of BEFORE.entries()) add({ name: `${dir}: trustlink publish, ${on}`, command: join(dir, 'trustlink'), args: publishArgs(`publish-${index}`), env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
+    add({ name: `aws-crt alone: connect, ${on}`, command: process.execPath, args: [CRT_SCRIPT, 'connect'], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-connect' } });
+    add({ name: `trustlink connect, ${on}`, command: TRUSTLINK, args: connectArgs('connect'), env, versus: `aws-crt alone: connect, ${on}` });
+    for (const [index, dir] of BEFORE.entries()) add({ name: `${dir}: trustlink connect, ${on}`, command: join(dir, 'trustlink'), args: connectArgs(`connect-${index}`), env, versus: `aws-crt alone: connect, ${on}` });
     for (const [what, extra] of [['selftest --no-network', ['--no-network']], ['selftest (network, round trip)', []]] as const) {
       const report = join(stack.dir, `selftest-${extra.length}.json`);
       const name = `trustlink ${what}, ${on}`;
       const found = { checks: new Map<string, { name: string; ms: number[] }>(), totals: [] as number[] };
       selftestChecks.set(name, found);
       add({
-        name, command: TRUSTLINK, args: ['selftest', ...args, ...extra, '--client-id', `bench-${kind}`, '--report', report],
+        name, command: TRUSTLINK, args: ['selftest', ...args, ...extra, '--client-id', `bench-${kind}-selftest-${extra.length}`, '--report', report],
         env: { ...env, TRUSTLINK_SELFTEST_TOPIC: 'bench/selftest' },
         after() {
           const parsed = JSON.parse(readFileSync(report, 'utf8')) as { durationMs: number; checks: Array<{ id: string; name: string; status: string; durationMs: number }> };
@@ -135,6 +148,11 @@ try {
       });
     }
     if (kind === 'softhsm') {
+      // What Nagle's algorithm with delayed ACKs costs both: the same two rows with TCP_NODELAY set by a preload.
+      const shim = join(stack.dir, 'nodelay.so');
+      execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, NODELAY_SHIM, '-ldl']);
+      add({ name: `TCP_NODELAY preload: aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [CRT_SCRIPT], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-nodelay', LD_PRELOAD: shim } });
+      add({ name: `TCP_NODELAY preload: trustlink publish, ${on}`, command: TRUSTLINK, args: publishArgs('nodelay'), env: { ...env, LD_PRELOAD: shim }, versus: `TCP_NODELAY preload: aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
       add({ name: `trustlink hsm list, ${on}`, command: TRUSTLINK, args: ['hsm', 'list', '--pkcs11-module', stack.token.modulePath], env });
     }
   }
@@ -164,6 +182,13 @@ try {
     }),
     '',
   ];
+  lines.push('## Floors that are not trustlink\'s own code', '',
+    '- **aws-crt\'s addon**: "aws-crt addon loaded alone" less `node -e 0`; issue 17 found ~46 of its ~63 ms in AWS-LC\'s CPU-jitter entropy collection, run on the main thread when the addon loads. The plain script and trustlink both pay it.',
+    '- **Nagle\'s algorithm with delayed ACKs**: a ~40 ms stall after the TLS handshake on loopback, in both; the "TCP_NODELAY preload" rows (test/bench/nodelay-preload.c, an LD_PRELOAD shim, benchmarks only) show it. ' +
+      'aws-crt-nodejs offers no way to set TCP_NODELAY: its `SocketOptions` hands `io_socket_options_new` seven values (type, domain, connect timeout, three keep-alive numbers, keepalive), and that function (source/io.c) zeroes the rest of `aws_socket_options`, so `tcp_nodelay` stays `AWS_SOCKET_TCP_NODELAY_DEFAULT`, which aws-c-io (include/aws/io/socket.h, source/posix/socket.c) leaves at the OS default, Nagle on. aws-c-io has the option; the Node binding does not pass it (read in awslabs/aws-crt-nodejs v1.33.1 and its aws-c-io; 1.33.2\'s dist/native/io.js calls the binding with the same seven values).',
+    '- **A real round-trip time** was not measured: this kernel has no netem qdisc (`unshare -n`, then `tc qdisc add dev lo root netem delay 10ms`: "Error: Specified qdisc kind is unknown."), so whether the stall also occurs over a network with an RTT is open.',
+    '- **V8\'s compile cache** (the launcher turns on `module.enableCompileCache` where Node has it, 22.1 and later) does not show here: this table runs the Node above.', '');
+  for (const row of measured.filter((entry) => entry.failures.length > 0)) lines.push(`${row.name}: ${row.failures.length} run(s) failed and were measured again: ${row.failures.join('; ')}`, '');
   for (const [name, found] of selftestChecks) {
     const row = byName.get(name);
     if (!row || found.totals.length === 0) continue;
@@ -187,4 +212,5 @@ try {
   if (ONLY === undefined && BEFORE.length === 0) writeFileSync(join(REPO, 'BENCHMARKS.md'), lines.join('\n'));
 } finally {
   for (const stack of stacks.values()) await stack.close();
+  rmSync(COPY, { recursive: true, force: true });
 }
