@@ -223,7 +223,13 @@ else {
   const module = require("node:module");
   const home = process.env.XDG_CACHE_HOME || (process.env.HOME && require("node:path").join(process.env.HOME, ".cache"));
   const cache = process.env.CACHE_DIRECTORY || (home && require("node:path").join(home, "trustlink"));
-  if (module.enableCompileCache && cache) module.enableCompileCache(cache);
+  if (module.enableCompileCache && cache) {
+    try {
+      // Node makes only the last folder of the path; a read-only home just goes without the cache.
+      require("node:fs").mkdirSync(cache, { recursive: true, mode: 0o700 });
+      module.enableCompileCache(cache);
+    } catch {}
+  }
   require("./trustlink.cjs");
 }
 `);
