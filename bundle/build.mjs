@@ -4,7 +4,7 @@
 // commands that connect; source maps beside them), an executable launcher
 // `trustlink`, the native addons in native/linux-<arch>/, and the third-party
 // licences in LICENSES. The folder runs wherever it is copied, with no
-// node_modules, no network and an empty environment. See the README, "The artifact".
+// node_modules, no network and an empty environment. See docs/build.md.
 //
 //   node bundle/build.mjs                 -> dist/        (this machine's arch)
 //   node bundle/build.mjs --arch arm64    -> dist-arm64/  (any other arch)
@@ -34,7 +34,7 @@ const targets = {
   arm64: { crossPrefix: 'aarch64-linux-gnu-' },
 };
 if (!targets[arch]) {
-  console.error(`build: --arch must be one of ${Object.keys(targets).join(', ')} (armv7: aws-crt ships no 32-bit ARM addon, see the README, "The artifact")`);
+  console.error(`build: --arch must be one of ${Object.keys(targets).join(', ')} (armv7: aws-crt ships no 32-bit ARM addon, see docs/build.md)`);
   process.exit(64);
 }
 const native = arch === process.arch;

@@ -1,7 +1,7 @@
 /**
  * The one error type of trustlink. Every failure a user can act on is a
  * TrustlinkError with a stable string code; the CLI renders it once and exits
- * with the code's exit status (sysexits.h numbers, documented in the README).
+ * with the code's exit status (sysexits.h numbers; docs/errors.md is generated from this file).
  */
 
 export const EXIT_CODES = {
@@ -25,7 +25,7 @@ export const EXIT_MEANINGS: Record<number, string> = {
   [EXIT_CODES.config]: 'configuration (file, key, certificate)',
 };
 
-/** Each code maps to one exit status; the README's troubleshooting table is keyed by these codes. */
+/** Each code maps to one exit status; docs/errors.md lists them, with a note each from bundle/error-notes.ts. */
 const CODE_EXIT = {
   USAGE: EXIT_CODES.usage,
   CONFIG_UNREADABLE: EXIT_CODES.config,

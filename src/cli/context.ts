@@ -8,10 +8,9 @@ import type { ConfigKey } from '../config/schema.js';
 import type { SettingGroup } from '../config/setting.js';
 import type { ConnectionInputs } from '../connection/settings.js';
 import { sigv4CredentialsFor } from '../credentials/sigv4-source.js';
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../log/log.js';
+import { createLogger, type Logger, type LogLevel } from '../log/log.js';
 import { createOutput, type Output } from './output.js';
-import { parseChoice } from './parse.js';
-import { settingsFromFlags } from './setting-flags.js';
+import { addSettingFlags, settingsFromFlags } from './setting-flags.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -38,10 +37,9 @@ export interface ContextOptions {
 }
 
 export function addGlobalOptions(program: Command): Command {
-  return program
+  return addSettingFlags(program, ['global'])
     .option('--config <file>', 'JSON config file (default: /etc/trustlink/config.json when it exists; env TRUSTLINK_CONFIG)')
     .option('--json', 'print results as one JSON object per line, and logs as JSON')
-    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (default: info)`, parseChoice(LOG_LEVELS))
     .option('--debug', 'show the cause of errors and debug logs');
 }
 

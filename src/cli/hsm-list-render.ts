@@ -32,7 +32,9 @@ function renderObjects(token: TokenEntry, lines: string[]): void {
     }
     const [header, ...body] = table(rows, '      ');
     lines.push(header as string);
-    body.forEach((line, index) => lines.push(line, `        ${objects.keys[index]?.uri}`));
+    body.forEach((line, index) => {
+      lines.push(line, `        ${objects.keys[index]?.uri}`);
+    });
   }
   lines.push('    certificates:');
   if (objects.certificates.length === 0) lines.push('      none');

@@ -38,7 +38,7 @@ export function provisionCommand(): Command {
   command.addHelpText('after', `
 --key names the device key (object= is its label): it is generated inside the
 token when the token does not hold it yet, and reused when it does. The claim
-certificate may publish only to the fleet-provisioning topics (see the README).
+certificate may publish only to the fleet-provisioning topics (see docs/provisioning.md).
 A run cut short (power cut, lost network) is finished by running it again.
 Once done, <state-dir>/provisioned exists and a rerun does nothing.
 

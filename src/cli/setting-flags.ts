@@ -25,17 +25,25 @@ function targetsFor(groups: readonly SettingGroup[]): FlagTarget[] {
   });
 }
 
-function defaultText(info: SettingInfo): string | undefined {
+/** The default in words, or none (an unset key, or a toggle that is off). */
+export function defaultText(info: SettingInfo): string | undefined {
   if (info.defaultText !== undefined) return info.defaultText;
   if (info.default === undefined || info.default === false) return undefined;
   return Array.isArray(info.default) ? info.default.join(', ') : String(info.default);
 }
 
+/** The choices of a choice, or the range of an integer. */
+export function limitsText(info: SettingInfo): string | undefined {
+  if (info.kind === 'choice' && info.choices !== undefined) return info.choices.join(', ');
+  if (info.kind === 'integer' && info.min !== undefined) return info.max !== undefined ? `${info.min}-${info.max}` : `at least ${info.min}`;
+  return undefined;
+}
+
 /** The help line: what it is, its limits or choices, and its default. */
 export function describeSetting(info: SettingInfo): string {
+  const limits = limitsText(info);
   let text = info.help;
-  if (info.kind === 'choice' && info.choices !== undefined) text += `: ${info.choices.join(', ')}`;
-  if (info.kind === 'integer' && info.min !== undefined) text += info.max !== undefined ? `, ${info.min}-${info.max}` : `, at least ${info.min}`;
+  if (limits !== undefined) text += info.kind === 'choice' ? `: ${limits}` : `, ${limits}`;
   const notes: string[] = [];
   if (info.kind === 'list') notes.push(info.commaSeparated ? 'repeatable or comma-separated' : 'repeatable');
   const fallback = defaultText(info);

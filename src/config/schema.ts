@@ -126,7 +126,7 @@ export const SETTINGS = {
     { min: 1, max: 3652, default: 30 }),
   rotateBeforeDays: integer({ help: 'the agent rotates the device key and certificate when the certificate expires within this many days; off when unset', flag: 'rotate-before-days', value: 'days', groups: ['agent'] },
     { min: 1, max: 3652 }),
-  logLevel: choice(LOG_LEVELS, { help: 'log level', groups: [] }, 'info'),
+  logLevel: choice(LOG_LEVELS, { help: 'log level', flag: 'log-level', value: 'level', groups: ['global'] }, 'info'),
   jobs: toggle({ help: 'follow AWS IoT Jobs and run the handlers in jobsHandlerDir', flag: 'jobs', groups: ['agent'] }),
   jobsHandlerDir: text({ help: 'job handlers: executables owned by root (or the agent\'s user), writable by no one else', flag: 'jobs-handler-dir', value: 'dir', groups: ['agent'] },
     nonEmpty, '/etc/trustlink/jobs.d'),

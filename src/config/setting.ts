@@ -7,7 +7,8 @@
 import * as v from 'valibot';
 
 /** Which commands offer a key as a flag. */
-export type SettingGroup = 'connection' | 'identity' | 'token' | 'credentialsProvider' | 'provision' | 'rotation' | 'state' | 'agent' | 'runtime';
+/** 'global': a flag of every command (trustlink --FLAG COMMAND). */
+export type SettingGroup = 'global' | 'connection' | 'identity' | 'token' | 'credentialsProvider' | 'provision' | 'rotation' | 'state' | 'agent' | 'runtime';
 
 export type SettingKind = 'text' | 'integer' | 'choice' | 'list' | 'toggle' | 'object';
 

@@ -2,7 +2,7 @@
  * One MQTT session API over aws-crt's MQTT 5 client and its MQTT 3.1.1
  * connection, so commands do not care which protocol is spoken.
  */
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import type { AuthMode } from '../config/schema.js';
 import type { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';

@@ -1,7 +1,9 @@
 /**
  * One request/response exchange of the AWS IoT MQTT APIs: subscribe to
  * TOPIC/accepted and TOPIC/rejected first, publish, and wait for the first
- * answer, the connection's loss, or a timeout.
+ * answer, the connection's loss, or a timeout. The two subscriptions are
+ * released when the exchange ends, however it ends: the agent's session
+ * outlives a rotation, and must not keep them.
  */
 import { TrustlinkError } from '../errors.js';
 import type { MqttSession, ReceivedMessage } from '../connection/mqtt.js';
@@ -9,8 +11,21 @@ import type { MqttSession, ReceivedMessage } from '../connection/mqtt.js';
 export type Answer = { accepted: true; payload: Buffer } | { accepted: false; payload: Buffer };
 
 export async function request(session: MqttSession, topic: string, payload: unknown, timeoutMs: number): Promise<Answer> {
-  await session.subscribe(`${topic}/accepted`, 1);
-  await session.subscribe(`${topic}/rejected`, 1);
+  const filters = [`${topic}/accepted`, `${topic}/rejected`];
+  const held: string[] = [];
+  try {
+    for (const filter of filters) {
+      await session.subscribe(filter, 1);
+      held.push(filter);
+    }
+    return await exchange(session, topic, payload, timeoutMs);
+  } finally {
+    // unsubscribe logs its own failures and never rejects.
+    await Promise.all(held.map((filter) => session.unsubscribe(filter)));
+  }
+}
+
+async function exchange(session: MqttSession, topic: string, payload: unknown, timeoutMs: number): Promise<Answer> {
   let cleanup = (): void => undefined;
   const answered = new Promise<Answer>((resolve, reject) => {
     const onMessage = (message: ReceivedMessage): void => {

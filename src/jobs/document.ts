@@ -4,7 +4,7 @@
  *   old: {"operation", "args"?, "path"?, "allowStdErr"?, "includeStdOut"?}
  *   new: {"version", "includeStdOut"?, "steps": [{"action": {"name", "type",
  *         "runAsUser"?, "ignoreStepFailure"?, "input": {"handler", "args"?, "path"?}}}], "finalStep"?}
- * `reboot` and `update` are built in and must be a job's only step.
+ * `reboot`, `update` and `rotate` are built in and must be a job's only step.
  * Only handlers in the handler directory run: `runCommand` and other paths are refused.
  */
 
@@ -20,11 +20,12 @@ export interface HandlerStep {
 export type JobPlan =
   | { kind: 'handlers'; operation: string; steps: HandlerStep[]; includeStdout: boolean }
   | { kind: 'reboot'; operation: 'reboot' }
-  | { kind: 'update'; operation: 'update'; url: string };
+  | { kind: 'update'; operation: 'update'; url: string }
+  | { kind: 'rotate'; operation: 'rotate' };
 
 export type ParsedDocument = { ok: true; plan: JobPlan } | { ok: false; operation: string; reason: string };
 
-export const BUILT_IN_OPERATIONS = ['reboot', 'update'] as const;
+export const BUILT_IN_OPERATIONS = ['reboot', 'update', 'rotate'] as const;
 
 // A file name in the handler directory: no path separators, no leading dot.
 const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
@@ -82,6 +83,7 @@ function toPlan(document: Json): JobPlan {
   if (builtIn !== undefined) {
     if (steps.length > 1) throw new DocumentError(`"${builtIn.handler}" must be the job's only step`);
     if (builtIn.handler === 'reboot') return { kind: 'reboot', operation: 'reboot' };
+    if (builtIn.handler === 'rotate') return { kind: 'rotate', operation: 'rotate' };
     const url = builtIn.args[0];
     if (url === undefined || !/^https:\/\//.test(url)) throw new DocumentError('"update" needs the image URL (https://, e.g. an ${aws:iot:s3-presigned-url:...} placeholder) as its first argument');
     return { kind: 'update', operation: 'update', url };

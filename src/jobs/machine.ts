@@ -64,7 +64,8 @@ export interface JobResult {
 export type RequestKind = 'start-next' | 'update';
 
 export type JobsEvent =
-  | { type: 'resume'; current: CurrentJob | undefined }
+  /** recordLost: the saved state was unreadable and set aside, so a job in hand may have gone with it. */
+  | { type: 'resume'; current: CurrentJob | undefined; recordLost?: boolean }
   | { type: 'connected' }
   | { type: 'notify-next'; execution: Execution | undefined }
   | { type: 'start-next-accepted'; execution: Execution | undefined }
@@ -92,7 +93,8 @@ export interface MachineOptions {
   /**
    * Random, one per agent run: sent in start-next's statusDetails, which AWS IoT sets on a QUEUED
    * job and leaves alone on one already IN_PROGRESS. A job that comes back with another run's
-   * token was started before, even when the saved record of it is lost.
+   * token was started by that run; whether it also ran is known only from the saved record, written
+   * (and fsynced) before anything runs. So the token decides only when that record was lost.
    */
   startToken: string;
   /** Backoff of retried requests: the Device Client's 10 s doubling to 640 s. */
@@ -119,6 +121,8 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
   let current: CurrentJob | undefined;
   /** current came from disk and start-next has not confirmed it yet. */
   let resumed = false;
+  /** The saved state was set aside: a job another run started may have run. */
+  let recordLost = false;
   /** A handler, the updater or the boot check runs now. */
   let busy = false;
   let waiting: RequestKind | undefined;
@@ -177,7 +181,9 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
 
   function begin(execution: Execution): JobsAction[] {
     const token = execution.statusDetails?.[START_TOKEN_KEY];
-    const startedBefore = token !== undefined && token !== options.startToken;
+    // With the record intact, another run's token only says that run asked start-next and stopped before
+    // it saved (so before it ran) the job: the answer came to a run that was gone. It runs now.
+    const startedBefore = recordLost && token !== undefined && token !== options.startToken;
     const parsed = parseJobDocument(execution.jobDocument);
     const job: CurrentJob = {
       jobId: execution.jobId,
@@ -191,7 +197,7 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
     current = job;
     const started: JobsAction = { type: 'log', level: 'info', message: 'job started', fields: { jobId: job.jobId, operation: job.operation, kind: job.kind } };
     if (startedBefore && job.kind !== 'invalid') {
-      // Started by an earlier run whose record did not survive (a power cut before the folder was on flash).
+      // Started by an earlier run whose record did not survive (unreadable, set aside): it may have run.
       return [{ type: 'log', level: 'warn', message: 'job was started before and has no saved record; reporting it failed', fields: { jobId: job.jobId } },
         ...decide({ status: 'FAILED', statusDetails: statusDetails({ reason: INTERRUPTED_REASON }) })];
     }
@@ -264,6 +270,7 @@ export function createJobsMachine(options: MachineOptions): JobsMachine {
         case 'resume':
           current = event.current;
           resumed = current !== undefined;
+          recordLost = event.recordLost === true;
           return [];
         case 'connected':
           // Answers to requests in flight were lost with the old connection.

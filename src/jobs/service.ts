@@ -4,6 +4,7 @@
  * updater, a reboot). Everything that decides lives in machine.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { isTrustlinkError } from '../errors.js';
 import type { MqttSession } from '../connection/mqtt.js';
 import type { Logger } from '../log/log.js';
 import { defaultReportFile } from '../selftest/report.js';
@@ -32,6 +33,10 @@ export interface JobsOptions {
   rebootCommand: string;
   log: Logger;
   env: NodeJS.ProcessEnv;
+  /** The `rotate` job's rotation (the agent's, over its session); absent when this device cannot rotate (not mTLS). */
+  rotate?: () => Promise<{ certificateId: string; oldCertificateId: string }>;
+  /** Once a rotate job is done with (reported), the agent restarts on the new identity. */
+  onRotated?: () => void;
 }
 
 export interface JobsRunner {
@@ -80,13 +85,19 @@ export const stepTimeoutMinutes = (handlerTimeoutMs: number): number => Math.min
 export function createJobsRunner(options: JobsOptions): JobsRunner {
   const { session, log } = options;
   const prefix = `$aws/things/${options.thingName}/jobs`;
-  const saved = readJobsStateOrSetAside(options.stateDir, (error, movedTo) => log.error('jobs state unreadable; moved aside, starting afresh', { reason: error.message, movedTo }));
+  let recordLost = false;
+  const saved = readJobsStateOrSetAside(options.stateDir, (error, movedTo) => {
+    recordLost = true;
+    log.error('jobs state unreadable; moved aside, starting afresh', { reason: error.message, movedTo });
+  });
   const store = openJobsStore(options.stateDir, saved.history);
   let last: JobResult | null = saved.history[0] ?? null;
   const machine = createJobsMachine({ now: () => new Date(), startToken: randomBytes(5).toString('hex') });
   const timers = new Set<NodeJS.Timeout>();
   const pending: Partial<Record<RequestKind, { token: string; timer: NodeJS.Timeout }>> = {};
   let stopped = false;
+  /** A rotate job switched the identity: the agent restarts once that job is reported. */
+  let rotated = false;
   /** Aborted by stop(): a handler or updater still running is ended with the agent (as systemd would end its cgroup). */
   const halt = new AbortController();
 
@@ -145,6 +156,10 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
       feed({ type: 'finished', jobId: job.jobId, verdict });
       return;
     }
+    if (plan.kind === 'rotate') {
+      feed({ type: 'finished', jobId: job.jobId, verdict: await rotation() });
+      return;
+    }
     if (options.updateCommand === undefined) {
       feed({ type: 'finished', jobId: job.jobId, verdict: { status: 'REJECTED', statusDetails: statusDetails({ reason: 'this device has no updater: jobsUpdateCommand is not set' }) } });
       return;
@@ -157,6 +172,18 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
     const verdict = verdictOfProcess({ ...result, stderr: withoutUrl(result.stderr, plan.url) }, timeoutMs, false);
     if (verdict.status === 'SUCCEEDED') feed({ type: 'installed', jobId: job.jobId });
     else feed({ type: 'finished', jobId: job.jobId, verdict: { status: 'FAILED', statusDetails: statusDetails({ ...verdict.statusDetails, reason: `the updater failed: ${verdict.statusDetails.reason}` }) } });
+  }
+
+  async function rotation(): Promise<Verdict> {
+    if (options.rotate === undefined) return { status: 'REJECTED', statusDetails: statusDetails({ reason: 'this device cannot rotate its identity: auth is not mtls' }) };
+    try {
+      const { certificateId, oldCertificateId } = await options.rotate();
+      rotated = true;
+      // The old certificate's ID is for the cloud side, which deactivates it (docs/rotation.md).
+      return { status: 'SUCCEEDED', statusDetails: statusDetails({ reason: 'rotated; the agent restarts on the new identity', certificateId, oldCertificateId }) };
+    } catch (error) {
+      return { status: 'FAILED', statusDetails: statusDetails({ reason: `the rotation failed: ${(error as Error).message}`, code: isTrustlinkError(error) ? error.code : 'INTERNAL' }) };
+    }
   }
 
   async function reboot(job: CurrentJob): Promise<void> {
@@ -201,6 +228,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
       case 'record':
         store.record(action.result);
         last = action.result;
+        if (rotated) options.onRotated?.();
         return;
       case 'run':
         void run(action.job, action.plan);
@@ -247,7 +275,7 @@ export function createJobsRunner(options: JobsOptions): JobsRunner {
 
   return {
     start() {
-      machine.handle({ type: 'resume', current: saved.current });
+      machine.handle({ type: 'resume', current: saved.current, recordLost });
       if (saved.current !== undefined) log.info('job in hand from before the restart', { jobId: saved.current.jobId, phase: saved.current.phase });
       session.on('message', onMessage);
       subscribed = onSubscribed(session, filters, 1, log, () => feed({ type: 'connected' }));

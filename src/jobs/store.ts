@@ -5,7 +5,7 @@
  * or the new one, never half of one.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as v from 'valibot';
 import { TrustlinkError } from '../errors.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
@@ -20,7 +20,7 @@ const currentSchema = v.object({
   executionNumber: v.optional(v.number()),
   versionNumber: v.optional(v.number()),
   operation: v.string(),
-  kind: v.picklist(['handlers', 'reboot', 'update', 'invalid']),
+  kind: v.picklist(['handlers', 'reboot', 'update', 'rotate', 'invalid']),
   phase: v.picklist(['running', 'rebooting', 'reporting']),
   startedAt: v.string(),
   rebootRequestedAt: v.optional(v.string()),
@@ -113,10 +113,17 @@ export function openJobsStore(stateDir: string, history: JobResult[]): JobsStore
   const dir = jobsDir(stateDir);
   let kept = history.slice(0, HISTORY_LENGTH);
   const ensureDir = (): void => {
+    let created: string | undefined;
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      created = mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (error) {
       throw new TrustlinkError('FILE_WRITE_FAILED', `cannot create ${dir}: ${(error as NodeJS.ErrnoException).code}`, { cause: error, hint: 'set stateDir (--state-dir) to a folder this user may write to' });
+    }
+    // New folders are on flash once their parents are: the record must be there before a job runs (machine.ts).
+    if (created === undefined) return;
+    for (let parent = dirname(dir); ; parent = dirname(parent)) {
+      syncDir(parent);
+      if (parent === dirname(created)) return;
     }
   };
   return {

@@ -30,7 +30,7 @@ export function onSubscribed(session: MqttSession, filters: string[], qos: QoS, 
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (stopped || failed !== undefined) {
       release(session, held);
-      if (!stopped) log.error('subscribe failed; trying again at the next connect', { filters, reason: (failed?.reason as Error).message });
+      if (!stopped && failed !== undefined) log.error('subscribe failed; trying again at the next connect', { filters, reason: (failed.reason as Error).message });
       return;
     }
     subscribed = true;

@@ -5,7 +5,8 @@
  * over the agent's own session, switches the config, then ends the agent
  * with EXIT_RESTART so that systemd (Restart=on-failure) starts it again on
  * the new identity; that next start retires the old key. Shaped as an agent
- * service without importing the agent (rotation sits below it).
+ * service without importing the agent (rotation sits below it). A `rotate`
+ * job (src/jobs) runs the same rotation through rotateAgentIdentity.
  */
 import type { X509Certificate } from 'node:crypto';
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
@@ -16,7 +17,7 @@ import { parseParameters } from '../fleet/fleet-api.js';
 import { certificateReader } from '../identity/device-identity.js';
 import { certSourceFrom, keySourceFrom } from '../identity/sources.js';
 import type { Logger } from '../log/log.js';
-import { rotate, type RotationPlan } from './rotate.js';
+import { rotate, type RotationPlan, type RotationResult } from './rotate.js';
 import { openRotationProgress } from './state.js';
 
 const DAY_MS = 86_400_000;
@@ -63,6 +64,29 @@ function rotationPlan(deps: ScheduleDeps, retire: RotationPlan['retire']): Rotat
   };
 }
 
+let inFlight: Promise<RotationResult> | undefined;
+
+/**
+ * One rotation over the agent's session ('later': the old key goes at the next start). The schedule
+ * and a `rotate` job share it: a second caller while one runs gets that rotation's result.
+ */
+export function rotateAgentIdentity(deps: ScheduleDeps, retire: 'remove' | 'later', reason: string): Promise<RotationResult> {
+  if (inFlight !== undefined) return inFlight;
+  const { log, config } = deps;
+  log.info(retire === 'remove' ? 'finishing the rotation: retiring the old key' : 'rotating the device identity', { reason, rotateBeforeDays: config.rotateBeforeDays });
+  inFlight = rotate(rotationPlan(deps, retire), { log, stepDone: (step, detail) => log.info('rotation step done', { step, detail }) });
+  return inFlight.finally(() => {
+    inFlight = undefined;
+  });
+}
+
+/** Ends the agent with EXIT_RESTART so that systemd starts it again on the new identity. */
+export function restartOnNewIdentity(log: Logger, result: RotationResult): void {
+  log.warn('the device identity was rotated; the agent exits to be restarted on it', { newKey: result.newKey, newCert: result.newCert, exitStatus: EXIT_RESTART });
+  process.exitCode = EXIT_RESTART;
+  process.kill(process.pid, 'SIGTERM');
+}
+
 export function certificateScheduleService(deps: ScheduleDeps): { name: string; start(): void; stop(): void } | undefined {
   if (deps.config.auth !== 'mtls') return undefined;
   const { log, config } = deps;
@@ -77,15 +101,8 @@ export function certificateScheduleService(deps: ScheduleDeps): { name: string; 
     // Switched already: this agent runs on the new identity, so the old key may go now.
     const finishing = progress?.step === 'switched';
     try {
-      log.info(finishing ? 'finishing the rotation: retiring the old key' : 'rotating the device identity', { reason, rotateBeforeDays: config.rotateBeforeDays });
-      const result = await rotate(rotationPlan(deps, finishing ? 'remove' : 'later'), {
-        log,
-        stepDone: (step, detail) => log.info('rotation step done', { step, detail }),
-      });
-      if (finishing) return;
-      log.warn('the device identity was rotated; the agent exits to be restarted on it', { newKey: result.newKey, newCert: result.newCert, exitStatus: EXIT_RESTART });
-      process.exitCode = EXIT_RESTART;
-      process.kill(process.pid, 'SIGTERM');
+      const result = await rotateAgentIdentity(deps, finishing ? 'remove' : 'later', reason);
+      if (!finishing) restartOnNewIdentity(log, result);
     } catch (error) {
       log.error('rotation failed; the device stays on its current identity and tries again tomorrow', {
         code: isTrustlinkError(error) ? error.code : 'INTERNAL', reason: (error as Error).message, hint: isTrustlinkError(error) ? error.hint : undefined,
@@ -110,8 +127,10 @@ export function certificateScheduleService(deps: ScheduleDeps): { name: string; 
         daysToExpiry: days, validTo: new Date(certificate.validTo).toISOString(), certWarnDays: config.certWarnDays,
       });
     }
-    const unfinished = openRotationProgress(config.stateDir).read() !== undefined;
-    if (config.rotateBeforeDays !== undefined && (unfinished || days < config.rotateBeforeDays)) {
+    const progress = openRotationProgress(config.stateDir).read();
+    const unfinished = progress !== undefined;
+    // A switched rotation (the schedule's or a job's) is finished even with rotateBeforeDays off: the old key goes.
+    if (progress?.step === 'switched' || (config.rotateBeforeDays !== undefined && (unfinished || days < config.rotateBeforeDays))) {
       // Over the agent's own session, once it is up: the answers come back on it.
       void deps.connection.firstConnect.then(() => rotateNow(unfinished ? 'an unfinished rotation' : `${days} days to expiry`), () => undefined);
     }

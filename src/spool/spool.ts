@@ -199,7 +199,10 @@ class FileSpool implements Spool {
           used = 0;
         }
         let run = runs.at(-1);
-        if (run?.segment !== active) runs.push((run = { segment: active, at: active.size, appends: [], bytes: 0 }));
+        if (run?.segment !== active) {
+          run = { segment: active, at: active.size, appends: [], bytes: 0 };
+          runs.push(run);
+        }
         run.appends.push(append);
         run.bytes += append.bytes.length;
         used += append.bytes.length;

@@ -15,7 +15,8 @@ export type Target = { port: number; host?: string } | { path: string } | { port
 export interface Client {
   socket: Socket;
   send(packet: Packet): void;
-  on(cmd: string, handler: (packet: any) => void): void;
+  /** One handler per packet type, given the packet as its own type. */
+  on<C extends Packet['cmd']>(cmd: C, handler: (packet: Extract<Packet, { cmd: C }>) => void): void;
   close(): void;
 }
 
@@ -26,13 +27,13 @@ export async function connectClient(target: Target, clientId: string): Promise<C
   socket.setNoDelay(true);
   await once(socket, 'tls' in target ? 'secureConnect' : 'connect');
   const parser = mqtt.parser();
-  const handlers = new Map<string, (packet: any) => void>();
+  const handlers = new Map<string, (packet: Packet) => void>();
   socket.on('data', (chunk: Buffer) => parser.parse(chunk));
   parser.on('packet', (packet: Packet) => handlers.get(packet.cmd)?.(packet));
   const client: Client = {
     socket,
     send: (packet) => void socket.write(mqtt.generate(packet)),
-    on: (cmd, handler) => void handlers.set(cmd, handler),
+    on: (cmd, handler) => void handlers.set(cmd, handler as (packet: Packet) => void),
     close: () => socket.destroy(),
   };
   const connack = new Promise<void>((resolve, reject) => client.on('connack', (packet) => (packet.returnCode === 0 ? resolve() : reject(new Error(`CONNACK ${packet.returnCode}`)))));

@@ -88,16 +88,7 @@ step "3. A throwaway CA signs the CSR; the certificate goes into the token besid
 
 step "4. mosquitto on loopback, requiring client certificates"
 PORT=$(free_port)
-cat > "$WORK/mosquitto.conf" <<CONF
-listener $PORT 127.0.0.1
-cafile $WORK/pki/ca.pem
-certfile $WORK/pki/broker.pem
-keyfile $WORK/pki/broker.key
-require_certificate true
-use_identity_as_username true
-allow_anonymous false
-user $(id -un)
-CONF
+"$ROOT/hsm/broker.sh" conf "$WORK/pki" "$PORT" > "$WORK/mosquitto.conf"
 mosquitto -c "$WORK/mosquitto.conf" 2>"$WORK/mosquitto.log" &
 BROKER_PID=$!
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done

@@ -25,14 +25,16 @@ function lookup(name: string): SystemUser | undefined {
 
 /**
  * The system user and its group of the same name, made as the recipe's `useradd` class would
- * (`--system`, no home, no login shell) when missing. Test files run in parallel, so a
- * concurrent useradd that wins the race is fine: the user is looked up again after it.
+ * (`--system`, no home, no login shell) when missing, in the supplementary `groups` (e.g. a
+ * local client in the `trustlink` group). Test files run in parallel, so a concurrent useradd
+ * that wins the race is fine: the user is looked up again after it.
  */
-export function ensureSystemUser(name = SERVICE_USER): SystemUser {
+export function ensureSystemUser(name = SERVICE_USER, groups: string[] = []): SystemUser {
   const existing = lookup(name);
   if (existing) return existing;
   try {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name], { stdio: 'pipe' });
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin',
+      ...(groups.length > 0 ? ['--groups', groups.join(',')] : []), name], { stdio: 'pipe' });
   } catch (error) {
     if (!lookup(name)) throw error;
   }

@@ -1,7 +1,16 @@
 /** `trustlink run` with its local MQTT endpoint on a unix socket and a loopback TCP port of the test's own. */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AgentStatus } from '../../src/agent/status.js';
+import type { BridgeStatus } from '../../src/bridge/bridge.js';
+import { asUserArgv, ensureSystemUser, SERVICE_USER } from './as-user.js';
+import { TRUSTLINK } from './paths.js';
 import { freePort } from './ports.js';
 import { RunningCli, trustlink } from './run.js';
+
+/** `trustlink status --json` of an agent that runs the bridge. */
+export type BridgeAgentStatus = AgentStatus & { services: { bridge: BridgeStatus } };
 
 export interface BridgeAgent {
   agent: RunningCli;
@@ -10,9 +19,9 @@ export interface BridgeAgent {
   runtimeDir: string;
   spoolDir: string;
   /** `trustlink status --json` of this agent. */
-  status(): Promise<Record<string, any>>;
+  status(): Promise<BridgeAgentStatus>;
   /** Polls `trustlink status` (rewritten every 2 s) until `predicate` holds; returns that status. */
-  waitForStatus(what: string, predicate: (status: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  waitForStatus(what: string, predicate: (status: BridgeAgentStatus) => boolean, timeoutMs?: number): Promise<BridgeAgentStatus>;
   stop(): Promise<number | null>;
 }
 
@@ -26,6 +35,12 @@ export interface BridgeAgentOptions {
   tcpPort?: number;
   /** Wait for the first CONNACK too (not when the broker is meant to be down). */
   waitConnected?: boolean;
+  /**
+   * As the unit runs it (User=trustlink): `dir` and its runtime and state folders made as systemd's
+   * RuntimeDirectory= and StateDirectory= would (owned by that user, 0755); the caller gives the
+   * identity's files to that user as the image does.
+   */
+  asServiceUser?: boolean;
 }
 
 export async function startBridgeAgent(options: BridgeAgentOptions): Promise<BridgeAgent> {
@@ -33,18 +48,31 @@ export async function startBridgeAgent(options: BridgeAgentOptions): Promise<Bri
   const spoolDir = join(options.dir, 'spool');
   const socket = join(runtimeDir, 'mqtt.sock');
   const tcpPort = options.tcpPort ?? await freePort();
-  const agent = new RunningCli([
+  const args = [
     'run', ...options.args,
     '--local-listen', `unix:${socket}`, '--local-listen', `tcp://127.0.0.1:${tcpPort}`,
     '--runtime-dir', runtimeDir, '--state-dir', join(options.dir, 'state'), '--spool-dir', spoolDir,
     ...(options.extra ?? []),
-  ], options.env);
+  ];
+  let agent: RunningCli;
+  if (options.asServiceUser) {
+    const user = ensureSystemUser();
+    for (const folder of [options.dir, runtimeDir, join(options.dir, 'state')]) {
+      mkdirSync(folder, { recursive: true });
+      chmodSync(folder, 0o755);
+      execFileSync('chown', [`${user.uid}:${user.gid}`, folder]);
+    }
+    const [file, argv] = asUserArgv(TRUSTLINK, args, SERVICE_USER);
+    agent = new RunningCli(argv, options.env, file);
+  } else {
+    agent = new RunningCli(args, options.env);
+  }
   await agent.waitFor('the local endpoint', () => agent.countLogs('local MQTT endpoint listening') === 1, 30_000);
   if (options.waitConnected ?? true) await agent.waitFor('the upstream connection', () => agent.countLogs('connected') >= 1, 30_000);
-  const status = async (): Promise<Record<string, any>> => {
+  const status = async (): Promise<BridgeAgentStatus> => {
     const result = await trustlink(['--json', 'status', '--runtime-dir', runtimeDir], options.env);
     if (result.code !== 0) throw new Error(`trustlink status exited ${result.code}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as Record<string, any>;
+    return JSON.parse(result.stdout) as BridgeAgentStatus;
   };
   return {
     agent, socket, tcpPort, runtimeDir, spoolDir, status,

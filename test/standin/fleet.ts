@@ -18,6 +18,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { iot, mqtt } from 'aws-crt';
 import type { Mosquitto } from '../helpers/mosquitto.js';
+import { JOBS_STANDIN_CN } from './jobs.js';
 import type { TestPki } from '../helpers/pki.js';
 
 export const CREATE_TOPIC = '$aws/certificates/create-from-csr/json';
@@ -84,7 +85,8 @@ export function fleetAcl(claimCn: string, template: string): string {
 /**
  * The device policy rotation needs, as mosquitto ACL patterns for every
  * device (client ID = thing name): the fleet-provisioning topics for its own
- * certificate, the rotator's per-thing topics, and its things/<thing>/ tree.
+ * certificate, the rotator's per-thing topics, its things/<thing>/ tree,
+ * and its jobs topics (a `rotate` job), which the Jobs stand-in answers.
  */
 export function rotationAcl(template: string): string {
   const register = `$aws/provisioning-templates/${template}/provision/json`;
@@ -93,6 +95,8 @@ export function rotationAcl(template: string): string {
     ...[CREATE_TOPIC, register].flatMap((topic) => [`pattern write ${topic}`, `pattern read ${topic}/accepted`, `pattern read ${topic}/rejected`]),
     'pattern readwrite awslabs/things/%c/certificate/#',
     'pattern readwrite things/%c/#',
+    'pattern readwrite $aws/things/%c/jobs/#',
+    `user ${JOBS_STANDIN_CN}`, 'topic readwrite $aws/things/+/jobs/#',
     '',
   ].join('\n');
 }

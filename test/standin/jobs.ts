@@ -63,7 +63,10 @@ export class JobsLogic {
 
   #list(thing: string): StoredExecution[] {
     let list = this.executions.get(thing);
-    if (list === undefined) this.executions.set(thing, (list = []));
+    if (list === undefined) {
+      list = [];
+      this.executions.set(thing, list);
+    }
     return list;
   }
 
@@ -255,9 +258,12 @@ export interface JobsStandin {
   stop(): Promise<void>;
 }
 
+/** The stand-in's client name, for brokers with an ACL. */
+export const JOBS_STANDIN_CN = 'jobs-standin';
+
 export async function startJobsStandin(options: { dir: string; pki: TestPki; broker: Mosquitto; minuteMs?: number }): Promise<JobsStandin> {
   const logic = new JobsLogic({ minuteMs: options.minuteMs });
-  const client = await connectStandinClient(options.dir, options.pki, options.broker, 'jobs-standin');
+  const client = await connectStandinClient(options.dir, options.pki, options.broker, JOBS_STANDIN_CN);
   await client.subscribe('$aws/things/+/jobs/#', (topic, payload) => logic.route(topic, payload, Date.now()) ?? []);
   const ticker = setInterval(() => {
     const due = logic.tick(Date.now());

@@ -38,8 +38,10 @@ function merge(target: Json, patch: Json, meta: Json, timestamp: number): void {
       delete target[key];
       delete meta[key];
     } else if (isObject(value)) {
-      const inner = isObject(target[key]) ? target[key] : (target[key] = {});
-      const innerMeta = isObject(meta[key]) ? meta[key] : (meta[key] = {});
+      const inner = isObject(target[key]) ? target[key] : {};
+      const innerMeta = isObject(meta[key]) ? meta[key] : {};
+      target[key] = inner;
+      meta[key] = innerMeta;
       merge(inner, value, innerMeta, timestamp);
       if (Object.keys(inner).length === 0) delete target[key];
     } else {

@@ -162,7 +162,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     },
     async stop() {
       for (const socket of sockets.keys()) socket.destroy();
-      websocketServer.clients.forEach((client) => client.terminate());
+      for (const client of websocketServer.clients) client.terminate();
       await Promise.all([mtls, custom, websocket, cognitoServer].map((server) => new Promise((resolve) => server.close(resolve))));
     },
   };

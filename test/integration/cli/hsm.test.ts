@@ -17,7 +17,9 @@ const stacks = new Map<TokenKind, TestStack>();
 
 beforeAll(async () => {
   const created = await Promise.all(KINDS.map((kind) => createStack(`hsm-${kind}`, { token: kind })));
-  KINDS.forEach((kind, index) => stacks.set(kind, created[index] as TestStack));
+  KINDS.forEach((kind, index) => {
+    stacks.set(kind, created[index] as TestStack);
+  });
 });
 
 afterAll(async () => {

@@ -4,13 +4,15 @@
  * with a SoftHSM key, spawns nothing at start-up, and carries its licences.
  */
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO } from '../../helpers/paths.js';
 import { run } from '../../helpers/run.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
 
 const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+// The Node running the suite first, so the copy runs on the Node under test (CI: 20, 22, 24).
+const SYSTEM_PATH = `${dirname(process.execPath)}:/usr/bin:/bin`;
 let stack: TestStack;
 let copy: string;
 
@@ -27,7 +29,7 @@ function lddTrap(name: string): { path: string; ran: () => boolean } {
   mkdirSync(dir);
   writeFileSync(join(dir, 'ldd'), `#!/bin/sh\ntouch ${mark}\nexec /usr/bin/ldd "$@"\n`);
   chmodSync(join(dir, 'ldd'), 0o755);
-  return { path: `${dir}:/usr/bin:/bin`, ran: () => existsSync(mark) };
+  return { path: `${dir}:${SYSTEM_PATH}`, ran: () => existsSync(mark) };
 }
 
 afterAll(async () => {
@@ -35,7 +37,7 @@ afterAll(async () => {
 });
 
 /** Runs the copied trustlink under `env -i`: nothing but PATH and what the caller adds. */
-function runCopied(args: string[], extraEnv: string[] = [], path = '/usr/bin:/bin') {
+function runCopied(args: string[], extraEnv: string[] = [], path = SYSTEM_PATH) {
   return run('/usr/bin/env', ['-i', `PATH=${path}`, ...extraEnv, join(copy, 'trustlink'), ...args], { cwd: stack.dir });
 }
 

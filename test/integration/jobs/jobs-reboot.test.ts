@@ -100,3 +100,19 @@ it('update: FAILED naming the check when the next boot\'s self-test failed (and 
     expect(await after.stop()).toBe(0);
   }
 });
+
+it('update: FAILED with the updater\'s output when it fails, the URL cut out of it, and no reboot', async () => {
+  rmSync(rebooted(), { force: true });
+  const agent = js.agent({ env: { TRUSTLINK_JOBS_UPDATE_COMMAND: 'echo "cannot fetch $TRUSTLINK_UPDATE_URL" >&2; exit 2', TRUSTLINK_JOBS_REBOOT_COMMAND: `touch ${rebooted()}` } });
+  try {
+    await js.jobs.queue(THING, 'job-update-fetch', { operation: 'update', args: [URL] });
+    const execution = await js.jobs.waitFor(THING, 'job-update-fetch', ['SUCCEEDED', 'FAILED', 'REJECTED']);
+    await recorded(agent, 'job-update-fetch');
+    expect(execution.status).toBe('FAILED');
+    expect(execution.statusDetails).toEqual({ reason: 'the updater failed: Job exited with status: 2', stderr: 'cannot fetch <image URL>' });
+    expect(existsSync(rebooted())).toBe(false);
+  } finally {
+    expect(await agent.stop()).toBe(0);
+  }
+  expect(readFileSync(join(js.stateDir, 'jobs', 'history.json'), 'utf8')).not.toContain(SIGNATURE);
+});

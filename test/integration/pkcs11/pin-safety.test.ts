@@ -20,7 +20,9 @@ const stacks = new Map<TokenKind, TestStack>();
 
 beforeAll(async () => {
   const created = await Promise.all(KINDS.map((kind) => createStack(`pin-${kind}`, { token: kind })));
-  KINDS.forEach((kind, index) => stacks.set(kind, created[index] as TestStack));
+  KINDS.forEach((kind, index) => {
+    stacks.set(kind, created[index] as TestStack);
+  });
 });
 
 afterAll(async () => {

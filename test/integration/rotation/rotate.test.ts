@@ -4,11 +4,15 @@
  * the device publishing under the new certificate and one key; --keep-old;
  * --dry-run; --via rotator; a power cut after every step, each ending on a
  * working identity after the cut and after the rerun; a new certificate the
- * broker refuses (never switched to); a kept certificate for a wiped key.
+ * broker refuses (never switched to); a kept certificate for a wiped key;
+ * the agent's own rotation (schedule and `rotate` job) on its session.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREATE_FROM_CSR_TOPIC } from '../../../src/fleet/fleet-api.js';
+import { recorded } from '../../helpers/jobs-stack.js';
+import { startJobsStandin } from '../../standin/jobs.js';
 import { createFleetStack, TEMPLATE, type FleetStack } from '../../helpers/fleet-stack.js';
 import { hsm } from '../../helpers/provision.js';
 import { RunningCli, runChecked, trustlink } from '../../helpers/run.js';
@@ -172,6 +176,78 @@ describe('trustlink rotate (SoftHSM2)', () => {
       expect(await second.stop()).toBe(0);
     }
     await expectRotated(device, before.key as string);
+  });
+
+  it('the agent lets go of the answer topics when its rotation fails, and stays up on the old identity', async () => {
+    const device = await provisioned('rot-agent-refused', 'AF1');
+    const before = readFileSync(device.config, 'utf8');
+    fleet.fleet.onIssued = (certificateId) => fleet.fleet.setStatus(certificateId, 'REVOKED');
+    const agent = new RunningCli(['--config', device.config, 'run', '--state-dir', device.stateDir], { ...fleet.stack.env, TRUSTLINK_CONFIG: device.config, TRUSTLINK_ROTATE_BEFORE_DAYS: '60' });
+    try {
+      await agent.waitFor('the rotation failed', () => agent.countLogs('rotation failed; the device stays on its current identity and tries again tomorrow') === 1, 60_000);
+      const answers = [`${CREATE_FROM_CSR_TOPIC}/accepted`, `${CREATE_FROM_CSR_TOPIC}/rejected`];
+      await agent.waitFor('the answer topics unsubscribed', () => answers.every((filter) => agent.logs().some((line) => line.message === 'unsubscribed' && line.filter === filter)));
+    } finally {
+      fleet.fleet.onIssued = undefined;
+      expect(await agent.stop()).toBe(0);
+    }
+    expect(readFileSync(device.config, 'utf8')).toBe(before);
+  });
+
+  it('a rotate job: SUCCEEDED with the new certificate\'s ID, then the agent restarts on it; FAILED with the error code when the new certificate is refused', async () => {
+    const device = await provisioned('rot-job', 'J1');
+    const before = readConfig(device.config);
+    const jobs = await startJobsStandin({ dir: fleet.stack.dir, pki: fleet.stack.pki, broker: fleet.stack.broker });
+    const handlerDir = join(fleet.stack.dir, 'jobs.d');
+    mkdirSync(handlerDir, { recursive: true, mode: 0o755 });
+    const agent = (): RunningCli => new RunningCli(['--config', device.config, 'run', '--state-dir', device.stateDir, '--jobs', '--jobs-handler-dir', handlerDir],
+      { ...fleet.stack.env, TRUSTLINK_CONFIG: device.config });
+    try {
+      // Refused first: FAILED with the code, the device stays on its identity and the agent stays up.
+      fleet.fleet.onIssued = (certificateId) => fleet.fleet.setStatus(certificateId, 'REVOKED');
+      const refusing = agent();
+      try {
+        await refusing.waitFor('the agent up', () => refusing.countLogs('subscribed') >= 5);
+        await jobs.queue(device.thing, 'job-rotate-refused', { operation: 'rotate' });
+        const failed = await jobs.waitFor(device.thing, 'job-rotate-refused', ['SUCCEEDED', 'FAILED', 'REJECTED'], 60_000);
+        expect(failed.status).toBe('FAILED');
+        expect(failed.statusDetails.code).toBe('ROTATION_NEW_CERT_REFUSED');
+        await recorded(refusing, 'job-rotate-refused');
+      } finally {
+        fleet.fleet.onIssued = undefined;
+        expect(await refusing.stop()).toBe(0);
+      }
+      expect(readConfig(device.config)).toEqual(before);
+
+      let issued: string | undefined;
+      fleet.fleet.onIssued = async (certificateId) => {
+        issued = certificateId;
+      };
+      const first = agent();
+      try {
+        await first.waitFor('the agent up', () => first.countLogs('subscribed') >= 5);
+        await jobs.queue(device.thing, 'job-rotate', { operation: 'rotate' });
+        expect(await first.exited).toBe(75);
+      } finally {
+        fleet.fleet.onIssued = undefined;
+      }
+      const execution = jobs.logic.find(device.thing, 'job-rotate');
+      expect(execution?.status).toBe('SUCCEEDED');
+      expect(execution?.statusDetails.certificateId).toBe(issued);
+      expect(execution?.statusDetails.oldCertificateId).toMatch(/^[0-9a-f]{64}$/);
+      await recorded(first, 'job-rotate');
+
+      // Restarted on the new identity (as systemd would): the old key goes.
+      const second = agent();
+      try {
+        await second.waitFor('the old key retired', () => second.logs().some((line) => line.message === 'rotation step done' && line.step === 'retired'), 60_000);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+      await expectRotated(device, before.key as string);
+    } finally {
+      await jobs.stop();
+    }
   });
 
   it('discards a kept certificate whose key the token no longer holds, and finishes with a new one', async () => {

@@ -8,14 +8,12 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
+import { PROVISIONED_MARKER } from '../../../src/provision/state.js';
 import { createNotifySocket, type NotifySocket } from '../../helpers/notify-socket.js';
-import { REPO, TRUSTLINK } from '../../helpers/paths.js';
+import { TRUSTLINK } from '../../helpers/paths.js';
 import { run, RunningCli } from '../../helpers/run.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
-
-const FILES = join(REPO, 'recipes/recipes-iot/trustlink/files');
-const UNITS = ['trustlink.service', 'trustlink-selftest.service', 'trustlink-provision.service'];
-const INSTALLED_BINARY = '/usr/bin/trustlink';
+import { conditions, execStartArgs, INSTALLED_BINARY, UNIT_FILES as FILES, UNITS, unitValues } from './unit-file.js';
 
 let stack: TestStack;
 let notify: NotifySocket;
@@ -29,24 +27,6 @@ afterAll(async () => {
   await notify?.close();
   await stack?.close();
 });
-
-/** The values of every `Key=` line of a unit. */
-function unitValues(unit: string, key: string): string[] {
-  return readFileSync(join(FILES, unit), 'utf8').split('\n')
-    .filter((line) => line.startsWith(`${key}=`))
-    .map((line) => line.slice(key.length + 1));
-}
-
-/** ExecStart= as argv, with the installed binary swapped for the one just built. */
-function execStart(unit: string): string[] {
-  const [line, ...more] = unitValues(unit, 'ExecStart');
-  expect(more).toEqual([]);
-  // Plain words only: this parser does not do systemd's quoting, so the units must not need it.
-  expect(line).toMatch(/^[\w/.=-]+( [\w/.=-]+)*$/);
-  const [binary, ...args] = (line as string).split(' ');
-  expect(binary).toBe(INSTALLED_BINARY);
-  return args;
-}
 
 /** What systemd puts in the service's environment for these units. */
 function unitEnvironment(unit: string, name: string): NodeJS.ProcessEnv {
@@ -81,7 +61,7 @@ describe.each(UNITS)('%s', (unit) => {
 it('trustlink-selftest.service: its ExecStart passes and leaves the report in $RUNTIME_DIRECTORY', async () => {
   const env = unitEnvironment('trustlink-selftest.service', 'selftest');
   expect(unitValues('trustlink-selftest.service', 'Type')).toEqual(['oneshot']);
-  const result = await run(TRUSTLINK, execStart('trustlink-selftest.service'), { env });
+  const result = await run(TRUSTLINK, execStartArgs('trustlink-selftest.service'), { env });
   // The stack's certificate is valid 30 days: the expiry horizon warns, which still exits 0.
   expect(result.code, result.stdout + result.stderr).toBe(0);
   const report = JSON.parse(readFileSync(join(env.RUNTIME_DIRECTORY as string, 'selftest.json'), 'utf8'));
@@ -93,7 +73,7 @@ it('trustlink.service: its ExecStart becomes ready, then stops cleanly on SIGTER
   const env = { ...unitEnvironment('trustlink.service', 'agent'), NOTIFY_SOCKET: notify.path };
   expect(unitValues('trustlink.service', 'Type')).toEqual(['notify']);
   expect(unitValues('trustlink.service', 'NotifyAccess')).toEqual(['all']);
-  const agent = new RunningCli(execStart('trustlink.service'), env);
+  const agent = new RunningCli(execStartArgs('trustlink.service'), env);
   await notify.waitFor('READY=1', (sent) => sent.includes('READY=1'));
   await agent.waitFor('the connection', () => agent.countLogs('connected') === 1);
   expect(await agent.stop()).toBe(0);
@@ -102,8 +82,29 @@ it('trustlink.service: its ExecStart becomes ready, then stops cleanly on SIGTER
 it('trustlink-provision.service: runs before the self-test and the agent, and only until the device is provisioned', () => {
   expect(unitValues('trustlink-provision.service', 'Type')).toEqual(['oneshot']);
   expect(unitValues('trustlink-provision.service', 'Before')).toEqual(['trustlink-selftest.service trustlink.service']);
-  expect(unitValues('trustlink-provision.service', 'ConditionPathExists')).toContain('!/var/lib/trustlink/provisioned');
-  expect(execStart('trustlink-provision.service')).toEqual(['provision']);
+  expect(execStartArgs('trustlink-provision.service')).toEqual(['provision']);
+});
+
+describe('conditions: each unit starts only when it can do something', () => {
+  const defaults = JSON.parse(readFileSync(join(FILES, 'config.json'), 'utf8')) as Record<string, string>;
+  const { config } = loadConfig({ file: join(FILES, 'config.json'), env: {}, flags: {} });
+  const marker = join(config.stateDir, PROVISIONED_MARKER);
+  const pin = unitValues('trustlink.service', 'LoadCredential')[0]?.replace(/^pin:/, '');
+
+  it('provisions while a claim certificate and the PIN are there and the device has no identity yet', () => {
+    expect(conditions('trustlink-provision.service')).toEqual([
+      `ConditionPathExists=!${marker}`, `ConditionPathExists=${defaults.provisioningClaimCert}`, `ConditionPathExists=${pin}`,
+    ]);
+  });
+
+  it.each(['trustlink.service', 'trustlink-selftest.service'])('%s: starts once the device is provisioned and the PIN is there', (unit) => {
+    expect(conditions(unit)).toEqual([`ConditionPathExists=${marker}`, `ConditionPathExists=${pin}`]);
+  });
+
+  it.each(UNITS)('%s: no triggering (|) condition, so a skip names the missing file; the PIN checked is the one LoadCredential= reads', (unit) => {
+    for (const line of conditions(unit)) expect(line).not.toMatch(/=\|/);
+    expect(unitValues(unit, 'LoadCredential')).toEqual([`pin:${pin}`]);
+  });
 });
 
 it('the default config.json is valid', () => {

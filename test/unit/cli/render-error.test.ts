@@ -10,7 +10,7 @@ function render(error: unknown, options = { json: false, debug: false }): { text
   return { text: stream.read()?.toString() ?? '', exitCode };
 }
 
-/** The exit status each code must have; the README documents the same table. */
+/** The exit status each code must have; docs/errors.md is generated from errors.ts. */
 const EXPECTED_EXIT: Record<ErrorCode, number> = {
   USAGE: 64, CONFIG_UNREADABLE: 78, CONFIG_INVALID: 78, PKCS11_URI_INVALID: 78, PKCS11_MODULE_NOT_FOUND: 78,
   PKCS11_MODULE_FAILED: 69, TOKEN_NOT_FOUND: 69, KEY_NOT_FOUND: 78, KEY_EXISTS: 78, PIN_MISSING: 77, PIN_INCORRECT: 77,

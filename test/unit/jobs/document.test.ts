@@ -25,6 +25,7 @@ describe('Device Client job documents', () => {
 
   it('knows the built-ins, which must be alone', () => {
     expect(parseJobDocument({ operation: 'reboot' })).toEqual({ ok: true, plan: { kind: 'reboot', operation: 'reboot' } });
+    expect(parseJobDocument({ operation: 'rotate' })).toEqual({ ok: true, plan: { kind: 'rotate', operation: 'rotate' } });
     expect(parseJobDocument({ operation: 'update', args: ['https://s3/x?sig'] })).toEqual({ ok: true, plan: { kind: 'update', operation: 'update', url: 'https://s3/x?sig' } });
     expect(parseJobDocument({ version: '1.0', steps: [{ action: { type: 'runHandler', input: { handler: 'a' } } }, { action: { type: 'runHandler', input: { handler: 'reboot' } } }] }))
       .toMatchObject({ ok: false, reason: '"reboot" must be the job\'s only step' });

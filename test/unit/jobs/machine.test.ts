@@ -169,17 +169,26 @@ it('asks again when notify-next came while start-next was in flight and its answ
   expect(types(m.handle({ type: 'start-next-accepted', execution: undefined }))).toEqual(['start-next']);
 });
 
-it('never runs a job an earlier run started, even when its saved record is lost', () => {
+it('never runs a job an earlier run started when its saved record is lost', () => {
   const m = machine();
-  m.handle({ type: 'resume', current: undefined });
+  m.handle({ type: 'resume', current: undefined, recordLost: true });
   m.handle({ type: 'connected' });
   const actions = m.handle({ type: 'start-next-accepted', execution: { ...handlerJob, status: 'IN_PROGRESS', statusDetails: { trustlinkStart: 'run-1' } } });
   expect(types(actions)).not.toContain('run');
   expect(of(actions, 'update')).toMatchObject({ status: 'FAILED', statusDetails: { reason: INTERRUPTED_REASON } });
   // This run's own token: a fresh start.
   const fresh = machine();
+  fresh.handle({ type: 'resume', current: undefined, recordLost: true });
   fresh.handle({ type: 'connected' });
   expect(types(fresh.handle({ type: 'start-next-accepted', execution: { ...handlerJob, statusDetails: { trustlinkStart: 'run-2' } } }))).toContain('run');
+});
+
+it('runs a job another run asked for but never saved: that run stopped before the answer came', () => {
+  const m = machine();
+  m.handle({ type: 'resume', current: undefined });
+  m.handle({ type: 'connected' });
+  const actions = m.handle({ type: 'start-next-accepted', execution: { ...handlerJob, status: 'IN_PROGRESS', statusDetails: { trustlinkStart: 'run-1' } } });
+  expect(types(actions)).toEqual(['log', 'save', 'run']);
 });
 
 it('a reconnect before the reboot took the agent down reports nothing yet', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TrustlinkError } from '../../../src/errors.js';
+import type { TrustlinkError } from '../../../src/errors.js';
 import { formatPkcs11Uri, parsePkcs11Uri } from '../../../src/pkcs11/uri.js';
 
 function parseError(uri: string): TrustlinkError {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TrustlinkError } from '../../../src/errors.js';
-import { runChecks, verdictOf, type Check, type CheckResult } from '../../../src/selftest/runner.js';
+import { runChecks, verdictOf, type Check, type CheckOutcome, type CheckResult } from '../../../src/selftest/runner.js';
 
 type TestCheck = Check<string[]>;
 
@@ -8,14 +8,20 @@ function check(id: string, requires: string[], run: TestCheck['run'], extra: Par
   return { id, name: `check ${id}`, requires, timeoutMs: 1_000, run, ...extra };
 }
 
+/** A check body that notes its id in the context, then returns `outcome`. */
+const noting = (id: string, outcome: CheckOutcome): TestCheck['run'] => (seen) => {
+  seen.push(id);
+  return outcome;
+};
+
 const byId = (results: CheckResult[]) => Object.fromEntries(results.map((result) => [result.id, result]));
 
 describe('runChecks', () => {
   it('runs every check in order and records status, detail and duration', async () => {
     const order: string[] = [];
     const results = await runChecks([
-      check('a', [], (seen) => (seen.push('a'), { status: 'pass', detail: 'A ok' })),
-      check('b', ['a'], (seen) => (seen.push('b'), { status: 'warn', detail: 'B meh', hint: 'fix B' })),
+      check('a', [], noting('a', { status: 'pass', detail: 'A ok' })),
+      check('b', ['a'], noting('b', { status: 'warn', detail: 'B meh', hint: 'fix B' })),
     ], order);
     expect(order).toEqual(['a', 'b']);
     expect(results).toEqual([
@@ -30,9 +36,9 @@ describe('runChecks', () => {
       check('login', [], () => {
         throw new TrustlinkError('PIN_INCORRECT', 'PIN refused', { hint: 'check the PIN file' });
       }),
-      check('key', ['login'], (seen) => (seen.push('key'), { status: 'pass', detail: '' })),
-      check('sign', ['key'], (seen) => (seen.push('sign'), { status: 'pass', detail: '' })),
-      check('ca', [], (seen) => (seen.push('ca'), { status: 'pass', detail: 'independent' })),
+      check('key', ['login'], noting('key', { status: 'pass', detail: '' })),
+      check('sign', ['key'], noting('sign', { status: 'pass', detail: '' })),
+      check('ca', [], noting('ca', { status: 'pass', detail: 'independent' })),
     ], ran));
     expect(ran).toEqual(['ca']);
     expect(results.login).toMatchObject({ status: 'fail', detail: 'PIN refused', hint: 'check the PIN file' });
