@@ -108,7 +108,25 @@ const awsCrtBindingPlugin = {
       // Drop the probe itself, so the bundle holds no `ldd` spawn at all.
       contents = contents.replace(/function getCRuntime\(\) \{[\s\S]*?\n\}\n/, '');
       if (contents.includes("spawnSync('ldd'")) throw new Error('aws-crt-binding: the ldd probe is still in binding.js');
+      // ...and its child_process import (net, dgram and stream come with it), unused without the probe.
+      contents = contents.replace('const child_process_1 = __importDefault(require("child_process"));\n', '');
+      if (contents.includes('child_process')) throw new Error('aws-crt-binding: binding.js still imports child_process');
       return { contents, loader: 'js' };
+    });
+  },
+};
+
+// commander requires child_process at load, for executable subcommands, which
+// trustlink has none of; child_process brings net, dgram and stream with it.
+// It is required on the first spawn instead.
+const commanderPlugin = {
+  name: 'commander-lazy-child-process',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const from = "const childProcess = require('node:child_process');";
+      const contents = readFileSync(args.path, 'utf8');
+      if (!contents.includes(from)) throw new Error(`commander-lazy-child-process: "${from}" not found in ${args.path}; update bundle/build.mjs`);
+      return { contents: contents.replace(from, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"), loader: 'js' };
     });
   },
 };
@@ -154,7 +172,7 @@ const common = {
   logLevel: 'warning',
 };
 const bundles = [
-  { entryPoints: [join(root, 'src/cli/entry.ts')], outfile: join(out, 'trustlink.cjs'), define: { TRUSTLINK_VERSION: JSON.stringify(version), TRUSTLINK_BUILD_TIME: JSON.stringify(buildTime) }, plugins: [nativeAddonPlugin, chunkPlugin] },
+  { entryPoints: [join(root, 'src/cli/entry.ts')], outfile: join(out, 'trustlink.cjs'), define: { TRUSTLINK_VERSION: JSON.stringify(version), TRUSTLINK_BUILD_TIME: JSON.stringify(buildTime) }, plugins: [nativeAddonPlugin, chunkPlugin, commanderPlugin] },
   { entryPoints: [chunks['aws-crt.cjs'].entry], outfile: join(out, 'aws-crt.cjs'), plugins: [awsCrtBindingPlugin] },
   { entryPoints: [chunks['x509.cjs'].entry], outfile: join(out, 'x509.cjs') },
   // The parser needs bl's BufferList only; bl's stream wrapper would bring all of readable-stream (78 KB).
@@ -199,7 +217,21 @@ writeFileSync(join(out, 'trustlink'), `#!/usr/bin/env node
 const stored = ${JSON.stringify({ ...stored, '-V': stored['--version'], '-h': stored['--help'] })};
 const args = process.argv.slice(2);
 if (args.length === 1 && Object.hasOwn(stored, args[0])) process.stdout.write(stored[args[0]]);
-else require("./trustlink.cjs");
+else {
+  // Node >= 22.1 keeps V8's compiled code of the bundles between runs; only in a folder of this
+  // user's (systemd's CacheDirectory=, else ~/.cache), never a shared /tmp. Node 20 has no such cache.
+  const module = require("node:module");
+  const home = process.env.XDG_CACHE_HOME || (process.env.HOME && require("node:path").join(process.env.HOME, ".cache"));
+  const cache = process.env.CACHE_DIRECTORY || (home && require("node:path").join(home, "trustlink"));
+  if (module.enableCompileCache && cache) {
+    try {
+      // Node makes only the last folder of the path; a read-only home just goes without the cache.
+      require("node:fs").mkdirSync(cache, { recursive: true, mode: 0o700 });
+      module.enableCompileCache(cache);
+    } catch {}
+  }
+  require("./trustlink.cjs");
+}
 `);
 chmodSync(join(out, 'trustlink'), 0o755);
 // Inside the repo the nearest package.json says "module"; this one makes trustlink CommonJS anywhere.

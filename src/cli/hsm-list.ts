@@ -1,9 +1,8 @@
 /** trustlink hsm list: slots, tokens, PIN state, keys and certificates, with URIs to paste. */
 import { Command } from 'commander';
-import { Pkcs11Module } from '../pkcs11/native.js';
 import { findPin } from '../pkcs11/secret.js';
 import { soleInitializedToken, takeInventory } from '../pkcs11/inventory.js';
-import { requireModulePath } from '../pkcs11/token.js';
+import { openModule, requireModulePath } from '../pkcs11/token.js';
 import { isPkcs11Uri, parsePkcs11Uri } from '../pkcs11/uri.js';
 import { createContext } from './context.js';
 import { renderInventory } from './hsm-list-render.js';
@@ -38,7 +37,7 @@ Examples:
     const { config } = loaded;
     const configuredKey = config.key !== undefined && isPkcs11Uri(config.key) ? parsePkcs11Uri(config.key) : undefined;
     const selector = flags.token !== undefined ? parseTokenSelector(flags.token) : configuredKey;
-    const module = Pkcs11Module.load(requireModulePath(config.pkcs11Module, selector));
+    const module = openModule(requireModulePath(config.pkcs11Module, selector));
     const pin = findPin(pinSourcesFor(config, env, selector));
     const loginUri = pin ? selector ?? soleInitializedToken(module) : undefined;
     const inventory = takeInventory(module, { login: pin && loginUri ? { uri: loginUri, pin } : undefined });

@@ -3,42 +3,52 @@
  * rendered once here and mapped to a documented exit status.
  */
 import { Command, CommanderError } from 'commander';
-import { connectCommand } from './connect.js';
 import { addGlobalOptions, type GlobalOptions } from './context.js';
-import { credsCommand } from './creds.js';
-import { hsmCommand } from './hsm.js';
-import { jobsCommand } from './jobs.js';
-import { provisionCommand } from './provision.js';
-import { rotateCommand } from './rotate.js';
-import { publishCommand } from './publish.js';
 import { renderError } from './render-error.js';
-import { runCommand } from './run.js';
-import { selftestCommand } from './selftest.js';
-import { statusCommand } from './status.js';
 import { EXIT_MEANINGS } from '../errors.js';
-import { SELFTEST_EXIT } from '../selftest/selftest.js';
-import { subscribeCommand } from './subscribe.js';
+import { SELFTEST_EXIT } from '../selftest/exit-status.js';
 
 declare const TRUSTLINK_VERSION: string | undefined;
 export const VERSION = typeof TRUSTLINK_VERSION === 'string' ? TRUSTLINK_VERSION : '0.0.0-dev';
 
-function buildProgram(): Command {
+/**
+ * Every command, by the names it answers to, and its module: imported only
+ * when that command runs, so a command parses (and Node compiles) nothing of
+ * the others. A test holds the names to the commands' own.
+ */
+export const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Command> }> = [
+  { names: ['publish', 'pub'], load: async () => (await import('./publish.js')).publishCommand() },
+  { names: ['subscribe', 'sub'], load: async () => (await import('./subscribe.js')).subscribeCommand() },
+  { names: ['connect'], load: async () => (await import('./connect.js')).connectCommand() },
+  { names: ['hsm'], load: async () => (await import('./hsm.js')).hsmCommand() },
+  { names: ['creds'], load: async () => (await import('./creds.js')).credsCommand() },
+  { names: ['selftest'], load: async () => (await import('./selftest.js')).selftestCommand(VERSION) },
+  { names: ['run'], load: async () => (await import('./run.js')).runCommand(VERSION) },
+  { names: ['status'], load: async () => (await import('./status.js')).statusCommand() },
+  { names: ['jobs'], load: async () => (await import('./jobs.js')).jobsCommand() },
+  { names: ['provision'], load: async () => (await import('./provision.js')).provisionCommand() },
+  { names: ['rotate'], load: async () => (await import('./rotate.js')).rotateCommand() },
+];
+
+/** The command argv names, past the global options; undefined for none, a bad global option, or `help`. */
+function invokedCommand(argv: string[]): string | undefined {
+  try {
+    const scanner = addGlobalOptions(new Command()).exitOverride().configureOutput({ outputError: () => undefined });
+    return scanner.parseOptions(argv.slice(2)).operands[0];
+  } catch {
+    return undefined;
+  }
+}
+
+async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('trustlink')
     .description('Connect this device to AWS IoT with a key that never leaves its TPM or HSM (PKCS#11).')
     .version(VERSION, '-V, --version');
   addGlobalOptions(program);
-  program
-    .addCommand(publishCommand())
-    .addCommand(subscribeCommand())
-    .addCommand(connectCommand())
-    .addCommand(hsmCommand())
-    .addCommand(credsCommand())
-    .addCommand(selftestCommand(VERSION))
-    .addCommand(runCommand(VERSION))
-    .addCommand(statusCommand())
-    .addCommand(jobsCommand())
-    .addCommand(provisionCommand())
-    .addCommand(rotateCommand());
+  // The full list for help, `help <command>` and a mistyped name (commander suggests the nearest).
+  const name = invokedCommand(argv);
+  const invoked = COMMANDS.filter((command) => name !== undefined && command.names.includes(name));
+  for (const command of await Promise.all((invoked.length > 0 ? invoked : COMMANDS).map((entry) => entry.load()))) program.addCommand(command);
   program.addHelpText('after', `
 Every setting can also come from the JSON config file (camelCase keys) or the
 environment (TRUSTLINK_ + UPPER_SNAKE key). Flags win over the environment,
@@ -54,7 +64,7 @@ trustlink selftest has its own: 0 pass, 1 a check failed, 2 usage or config.`);
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   let commandName: string | undefined;
   program.hook('preSubcommand', (_program, subcommand) => {
     commandName = subcommand.name();

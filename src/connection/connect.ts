@@ -6,7 +6,6 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/log.js';
 import { openMqttSession, type ConnectedInfo, type MqttSession } from './mqtt.js';
-import { explainRefusal } from '../identity/handshake-refusal.js';
 import { prepareConnection, type ConnectionInputs } from './settings.js';
 
 export interface Connection {
@@ -53,6 +52,8 @@ export async function startConnection(config: Config, log: Logger, options: Conn
     certificateExpiresAt: identity && new Date(identity.certificate.validTo).toISOString(),
     // A refused handshake is explained before anyone sees it: which side refused, and why.
     firstConnect: live.start({ retry: options.retry }).catch(async (error: unknown) => {
+      // Imported only then: it brings Node's tls, which a connection that works never needs.
+      const { explainRefusal } = await import('../identity/handshake-refusal.js');
       throw await explainRefusal(error, {
         endpoint: settings.endpoint, port: settings.port, caPem: settings.tls.caPem, alpn: settings.tls.alpn,
         timeoutMs: settings.connectTimeoutMs, deviceCertificate: identity?.certificate,

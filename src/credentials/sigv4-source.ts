@@ -8,10 +8,15 @@ import type { Config } from '../config/schema.js';
 import { TrustlinkError } from '../errors.js';
 import { readValueOrFile } from '../files/value-or-file.js';
 import type { Logger } from '../log/log.js';
-import { cognitoCredentials } from './cognito.js';
+import type { CognitoOptions } from './cognito.js';
 import { iotCredentials } from './iot-source.js';
 import { DEFAULT_REFRESH_MARGIN_SECONDS, isFresh } from './refresh.js';
 import type { AwsCredentials, CredentialsSource, SigningCredentialsFactory } from './types.js';
+
+/** Cognito's client (https, tls) is imported on the first fetch: most devices never use it. */
+function cognitoCredentials(options: CognitoOptions): CredentialsSource {
+  return { get: async () => (await import('./cognito.js')).cognitoCredentials(options).get() };
+}
 
 /** Refresh this long before expiry, as the AWS SDKs and `trustlink creds` do: a connect must not race the deadline. */
 export const REFRESH_MARGIN_MS = DEFAULT_REFRESH_MARGIN_SECONDS * 1000;

@@ -3,7 +3,13 @@
  * UTF-8 text, and the key facts (type, curve, size) users ask about.
  */
 import { constants as ck, type Handle, type Session } from './native.js';
-import { EC_CURVES } from './token.js';
+
+/** DER OIDs of the named curves (CKA_EC_PARAMS) to their JOSE names. */
+export const EC_CURVES: Record<string, string> = {
+  '06082a8648ce3d030107': 'P-256',
+  '06052b81040022': 'P-384',
+  '06052b81040023': 'P-521',
+};
 
 export const asBool = (value: Buffer | undefined): boolean | undefined => (value === undefined ? undefined : value[0] !== 0);
 
@@ -11,6 +17,22 @@ export const asBool = (value: Buffer | undefined): boolean | undefined => (value
 export const asUlong = (value: Buffer | undefined): number | undefined => (value === undefined || value.length < 4 ? undefined : value.readUInt32LE(0));
 
 export const asText = (value: Buffer | undefined): string | undefined => value?.toString('utf8');
+
+/** Whether a private key can leave its token: CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE. */
+export interface KeyProtection {
+  sensitive: boolean | undefined;
+  extractable: boolean | undefined;
+  neverExtractable: boolean | undefined;
+}
+
+export function keyProtection(session: Session, key: Handle): KeyProtection {
+  const values = session.attributes(key, [ck.CKA_SENSITIVE, ck.CKA_EXTRACTABLE, ck.CKA_NEVER_EXTRACTABLE]);
+  return {
+    sensitive: asBool(values.get(ck.CKA_SENSITIVE)),
+    extractable: asBool(values.get(ck.CKA_EXTRACTABLE)),
+    neverExtractable: asBool(values.get(ck.CKA_NEVER_EXTRACTABLE)),
+  };
+}
 
 export interface KeyFacts {
   /** "EC", "RSA", or the CKK_ value in hex for anything else. */

@@ -5,7 +5,7 @@
  * for the one token logged in to.
  */
 import { X509Certificate } from 'node:crypto';
-import { asBool, asText, keyFacts, type KeyFacts } from './attributes.js';
+import { asText, keyFacts, keyProtection, type KeyFacts } from './attributes.js';
 import { constants as ck, tokenError, type Handle, type Pkcs11Module, type Session, type SlotToken } from './native.js';
 import type { Pin } from './secret.js';
 import { isTpm2Module, TPM_PIN_FLAGS_NOTE } from './tpm.js';
@@ -83,16 +83,10 @@ function byLabelThenId<T extends { label: string; id: string }>(a: T, b: T): num
 function listKeys(session: Session, token: SlotToken, keyClass: 'private' | 'public'): KeyEntry[] {
   const objects = session.findObjects([{ type: ck.CKA_CLASS, value: keyClass === 'private' ? ck.CKO_PRIVATE_KEY : ck.CKO_PUBLIC_KEY }]);
   return objects.map((object: Handle) => {
-    const values = session.attributes(object, [ck.CKA_LABEL, ck.CKA_ID, ck.CKA_SENSITIVE, ck.CKA_EXTRACTABLE, ck.CKA_NEVER_EXTRACTABLE]);
+    const values = session.attributes(object, [ck.CKA_LABEL, ck.CKA_ID]);
     const label = asText(values.get(ck.CKA_LABEL)) ?? '';
     const id = values.get(ck.CKA_ID);
-    const protection = keyClass === 'private'
-      ? {
-          sensitive: asBool(values.get(ck.CKA_SENSITIVE)),
-          extractable: asBool(values.get(ck.CKA_EXTRACTABLE)),
-          neverExtractable: asBool(values.get(ck.CKA_NEVER_EXTRACTABLE)),
-        }
-      : {};
+    const protection = keyClass === 'private' ? keyProtection(session, object) : {};
     return {
       class: keyClass,
       label,
@@ -136,7 +130,7 @@ function listObjects(session: Session, token: SlotToken, loggedIn: boolean): Tok
 }
 
 function describeToken(module: Pkcs11Module, token: SlotToken, login: InventoryOptions['login'], tpm: boolean): TokenEntry {
-  const initialized = (token.flags & ck.CKF_TOKEN_INITIALIZED) !== 0;
+  const { initialized } = token;
   const entry: TokenEntry = {
     label: token.label,
     serial: token.serial,
@@ -181,7 +175,7 @@ export function takeInventory(module: Pkcs11Module, options: InventoryOptions = 
 
 /** The token a PIN belongs to when none is named: the only initialized one, else none. */
 export function soleInitializedToken(module: Pkcs11Module): Pkcs11Uri | undefined {
-  const initialized = module.tokens().filter((token) => (token.flags & ck.CKF_TOKEN_INITIALIZED) !== 0);
+  const initialized = module.tokens().filter((token) => token.initialized);
   const [only] = initialized;
   return initialized.length === 1 && only ? { token: only.label, serial: only.serial } : undefined;
 }

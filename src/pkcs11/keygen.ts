@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TrustlinkError } from '../errors.js';
-import { asBool } from './attributes.js';
+import { keyProtection } from './attributes.js';
 import { constants as ck, tokenError, type Attribute, type Handle, type Mechanism } from './native.js';
 import { hex, publicKeySpki, type OpenToken } from './token.js';
 import { formatPkcs11Uri } from './uri.js';
@@ -19,7 +19,8 @@ interface KeySpec {
   publicAttributes: Attribute[];
 }
 
-const KEY_SPECS: Record<KeyType, KeySpec> = {
+/** A function, not a table: the constants load the addon. */
+const keySpecs = (): Record<KeyType, KeySpec> => ({
   'ec-p256': {
     mechanism: { mechanism: ck.CKM_EC_KEY_PAIR_GEN },
     publicAttributes: [{ type: ck.CKA_EC_PARAMS, value: Buffer.from('06082a8648ce3d030107', 'hex') }], // prime256v1
@@ -35,7 +36,7 @@ const KEY_SPECS: Record<KeyType, KeySpec> = {
       { type: ck.CKA_PUBLIC_EXPONENT, value: Buffer.from([0x01, 0x00, 0x01]) },
     ],
   },
-};
+});
 
 export interface KeygenOptions {
   label: string;
@@ -57,6 +58,23 @@ export interface GeneratedKey {
   neverExtractable: boolean | undefined;
 }
 
+/** The key pair already under this label (a rerun after a power cut), as its URI and public half. */
+export function existingKeyPair(opened: OpenToken, label: string): { uri: string; publicKeySpki: Buffer } | undefined {
+  const { session, token } = opened;
+  const [found] = session.findObjects([{ type: ck.CKA_CLASS, value: ck.CKO_PRIVATE_KEY }, { type: ck.CKA_LABEL, value: label }], 1);
+  if (found === undefined) return undefined;
+  const id = session.attributes(found, [ck.CKA_ID]).get(ck.CKA_ID);
+  const { spki } = publicKeySpki(session, token, found, id, label);
+  return { uri: formatPkcs11Uri({ token: token.label, object: label, id, type: 'private' }), publicKeySpki: spki };
+}
+
+/** Deletes public keys under this label that have no private half: a generation cut short leaves them, and they block the label. */
+export function removeStrayPublicKeys(opened: OpenToken, label: string): void {
+  for (const stray of opened.session.findObjects([{ type: ck.CKA_CLASS, value: ck.CKO_PUBLIC_KEY }, { type: ck.CKA_LABEL, value: label }])) {
+    opened.session.destroyObject(stray);
+  }
+}
+
 /** Refuses a label or id that any object of the token already has: keys are never overwritten. */
 function refuseExisting(opened: OpenToken, label: string, id: Buffer | undefined): void {
   const { session, token } = opened;
@@ -76,7 +94,7 @@ export async function generateKeyPair(opened: OpenToken, options: KeygenOptions)
   const { session, token } = opened;
   refuseExisting(opened, options.label, options.id);
   const id = options.id ?? randomBytes(8);
-  const spec = KEY_SPECS[options.type];
+  const spec = keySpecs()[options.type];
   const common: Attribute[] = [
     { type: ck.CKA_TOKEN, value: true },
     { type: ck.CKA_LABEL, value: options.label },
@@ -97,9 +115,7 @@ export async function generateKeyPair(opened: OpenToken, options: KeygenOptions)
     throw tokenError(error, `generating a ${options.type} key pair in token "${token.label}"`,
       'the token may not support this key type (CKR_MECHANISM_INVALID, CKR_ATTRIBUTE_VALUE_INVALID): try --type ec-p256');
   }
-  const values = session.attributes(pair.privateKey, [ck.CKA_SENSITIVE, ck.CKA_EXTRACTABLE, ck.CKA_NEVER_EXTRACTABLE]);
-  const sensitive = asBool(values.get(ck.CKA_SENSITIVE));
-  const extractable = asBool(values.get(ck.CKA_EXTRACTABLE));
+  const { sensitive, extractable, neverExtractable } = keyProtection(session, pair.privateKey);
   if (sensitive !== true || extractable !== false) {
     session.destroyObject(pair.privateKey);
     session.destroyObject(pair.publicKey);
@@ -117,6 +133,6 @@ export async function generateKeyPair(opened: OpenToken, options: KeygenOptions)
     publicKeySpki: spki,
     sensitive,
     extractable,
-    neverExtractable: asBool(values.get(ck.CKA_NEVER_EXTRACTABLE)),
+    neverExtractable,
   };
 }

@@ -7,16 +7,30 @@
  * behaviour tolerates an initialized module and never finalizes it, so this
  * side initializes (treating "already initialized" as success) and does not
  * finalize while a connection may still use the module.
+ *
+ * The addon is required on first use, as crt/load.ts loads aws-crt: commands
+ * that never touch a token (--help, config checks) neither pay for it nor
+ * fail when it is missing. Synchronous, so token code stays synchronous.
  */
 import { existsSync } from 'node:fs';
-import pkcs11js from 'pkcs11js';
+import type Pkcs11js from 'pkcs11js';
 import { TrustlinkError, type ErrorCode } from '../errors.js';
 
+type Addon = typeof Pkcs11js;
 export type Handle = Buffer;
-export type Template = pkcs11js.Template;
-export type Attribute = pkcs11js.Attribute;
-export type Mechanism = pkcs11js.Mechanism;
-export const constants = pkcs11js;
+export type Template = Pkcs11js.Template;
+export type Attribute = Pkcs11js.Attribute;
+export type Mechanism = Pkcs11js.Mechanism;
+
+let addon: Addon | undefined;
+function pkcs11js(): Addon {
+  // esbuild bundles this require; under vitest `require` is the module runner's.
+  addon ??= require('pkcs11js') as Addon;
+  return addon;
+}
+
+/** The CK* constants; reading one loads the addon, so read them in functions, not at module level. */
+export const constants: Addon = new Proxy({} as Addon, { get: (_target, name) => Reflect.get(pkcs11js(), name) });
 
 export interface SlotToken {
   slot: Handle;
@@ -26,6 +40,8 @@ export interface SlotToken {
   manufacturer: string;
   model: string;
   serial: string;
+  /** CKF_TOKEN_INITIALIZED. */
+  initialized: boolean;
   flags: number;
 }
 
@@ -80,9 +96,9 @@ function slotIdOf(handle: Handle): number {
 
 export class Pkcs11Module {
   readonly path: string;
-  readonly #lib: pkcs11js.PKCS11;
+  readonly #lib: Pkcs11js.PKCS11;
 
-  private constructor(path: string, lib: pkcs11js.PKCS11) {
+  private constructor(path: string, lib: Pkcs11js.PKCS11) {
     this.path = path;
     this.#lib = lib;
   }
@@ -93,7 +109,7 @@ export class Pkcs11Module {
         hint: 'install the module (softhsm2, tpm2-pkcs11, your HSM vendor\'s) or fix --pkcs11-module / pkcs11Module',
       });
     }
-    const lib = new pkcs11js.PKCS11();
+    const lib = new (pkcs11js().PKCS11)();
     try {
       lib.load(path);
     } catch (error) {
@@ -139,6 +155,7 @@ export class Pkcs11Module {
       manufacturer: trimmed(token.manufacturerID),
       model: trimmed(token.model),
       serial: trimmed(token.serialNumber),
+      initialized: (token.flags & constants.CKF_TOKEN_INITIALIZED) !== 0,
       flags: token.flags,
     };
   }
@@ -169,7 +186,7 @@ export class Pkcs11Module {
   }
 
   openSession(slot: Handle, readWrite = false): Session {
-    const flags = pkcs11js.CKF_SERIAL_SESSION | (readWrite ? pkcs11js.CKF_RW_SESSION : 0);
+    const flags = constants.CKF_SERIAL_SESSION | (readWrite ? constants.CKF_RW_SESSION : 0);
     try {
       return new Session(this.#lib, this.#lib.C_OpenSession(slot, flags));
     } catch (error) {
@@ -188,10 +205,10 @@ export class Pkcs11Module {
 }
 
 export class Session {
-  readonly #lib: pkcs11js.PKCS11;
+  readonly #lib: Pkcs11js.PKCS11;
   readonly #handle: Handle;
 
-  constructor(lib: pkcs11js.PKCS11, handle: Handle) {
+  constructor(lib: Pkcs11js.PKCS11, handle: Handle) {
     this.#lib = lib;
     this.#handle = handle;
   }
@@ -199,7 +216,7 @@ export class Session {
   /** Logs the user in; "already logged in" (another session of this process did) is success. */
   loginUser(pin: string): void {
     try {
-      this.#lib.C_Login(this.#handle, pkcs11js.CKU_USER, pin);
+      this.#lib.C_Login(this.#handle, constants.CKU_USER, pin);
     } catch (error) {
       if (resultName(error) === 'CKR_USER_ALREADY_LOGGED_IN') return;
       throw error;

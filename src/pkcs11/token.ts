@@ -6,6 +6,9 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { TrustlinkError } from '../errors.js';
 import { constants as ck, Pkcs11Module, tokenError, resultName, type Handle, type Session, type SlotToken, type Template } from './native.js';
+
+export type { Pkcs11Module, SlotToken } from './native.js';
+import { EC_CURVES, keyProtection, type KeyProtection } from './attributes.js';
 import { describePinFlags, type PinFlags } from './pin-flags.js';
 import type { Pin } from './secret.js';
 import { isTpm2Module, tpmLockoutHint } from './tpm.js';
@@ -34,6 +37,8 @@ export interface TokenKey {
    * RSA as PKCS#1 v1.5.
    */
   signSha256(data: Buffer): Buffer;
+  /** Read when asked: only the self-test and hsm list report it. */
+  protection(): KeyProtection;
   close(): void;
 }
 
@@ -117,20 +122,20 @@ export function hex(buffer: Buffer | undefined): string {
   return buffer && buffer.length > 0 ? buffer.toString('hex') : '-';
 }
 
-const CLASS_NAMES = new Map<number, string>([
+const className = (value: number): string | undefined => new Map<number, string>([
   [ck.CKO_PRIVATE_KEY, 'private'],
   [ck.CKO_PUBLIC_KEY, 'public'],
   [ck.CKO_CERTIFICATE, 'cert'],
   [ck.CKO_SECRET_KEY, 'secret-key'],
   [ck.CKO_DATA, 'data'],
-]);
+]).get(value);
 
 /** One line per object, for "not found" messages: what the token does hold. */
 function describeObjects(session: Session): string {
   const lines = session.findObjects([]).map((object) => {
     const attributes = session.attributes(object, [ck.CKA_CLASS, ck.CKA_LABEL, ck.CKA_ID]);
     const classValue = attributes.get(ck.CKA_CLASS)?.readUInt32LE(0);
-    const kind = (classValue !== undefined && CLASS_NAMES.get(classValue)) || 'other';
+    const kind = (classValue !== undefined && className(classValue)) || 'other';
     return `${kind} "${attributes.get(ck.CKA_LABEL)?.toString('utf8') ?? ''}" id=${hex(attributes.get(ck.CKA_ID))}`;
   });
   return lines.length > 0 ? lines.join('; ') : 'no objects';
@@ -157,13 +162,6 @@ export function findPrivateKey(session: Session, token: SlotToken, uri: Pkcs11Ur
   }
   return keys[0] as Handle;
 }
-
-/** DER OIDs of the named curves (CKA_EC_PARAMS) to their JOSE names. */
-export const EC_CURVES: Record<string, string> = {
-  '06082a8648ce3d030107': 'P-256',
-  '06052b81040022': 'P-384',
-  '06052b81040023': 'P-521',
-};
 
 /** CKA_EC_POINT is a DER OCTET STRING around the point; a few modules return the bare point. */
 function unwrapEcPoint(point: Buffer): Buffer {
@@ -240,9 +238,13 @@ export interface OpenToken {
   close(): void;
 }
 
-export function openToken(options: OpenTokenOptions): OpenToken {
-  const module = Pkcs11Module.load(options.modulePath);
-  const token = selectToken(module, options.uri);
+/** Loads (and initializes) a PKCS#11 module. */
+export function openModule(modulePath: string): Pkcs11Module {
+  return Pkcs11Module.load(modulePath);
+}
+
+/** A session with a token already selected in a loaded module; logs in (once per process) when a PIN is given. */
+export function openSession(module: Pkcs11Module, token: SlotToken, options: { pin?: Pin | undefined; readWrite?: boolean | undefined } = {}): OpenToken {
   const session = module.openSession(token.slot, options.readWrite);
   try {
     if (options.pin !== undefined) loginOnce(module, token, session, options.pin);
@@ -253,6 +255,43 @@ export function openToken(options: OpenTokenOptions): OpenToken {
   return { token, session, close: () => session.close() };
 }
 
+export function openToken(options: OpenTokenOptions): OpenToken {
+  const module = openModule(options.modulePath);
+  return openSession(module, selectToken(module, options.uri), options);
+}
+
+/**
+ * The private key the URI names, in an open (logged-in) token: its label,
+ * id and public half. Closing the key closes the token's session.
+ */
+export function tokenKeyIn(opened: OpenToken, uri: Pkcs11Uri): TokenKey {
+  const { token, session } = opened;
+  const privateKey = findPrivateKey(session, token, uri);
+  const attributes = session.attributes(privateKey, [ck.CKA_LABEL, ck.CKA_ID]);
+  const keyLabel = attributes.get(ck.CKA_LABEL)?.toString('utf8');
+  const keyId = attributes.get(ck.CKA_ID);
+  const { spki, algorithm } = publicKeySpki(session, token, privateKey, keyId, keyLabel);
+  return {
+    token,
+    keyLabel,
+    keyId,
+    algorithm,
+    publicKeySpki: spki,
+    protection: () => keyProtection(session, privateKey),
+    signSha256(data: Buffer): Buffer {
+      try {
+        if (algorithm === 'rsa') return session.sign({ mechanism: ck.CKM_SHA256_RSA_PKCS }, privateKey, data);
+        // CKM_ECDSA signs a digest the caller made; not every token offers CKM_ECDSA_SHA256.
+        const digest = createHash('sha256').update(data).digest();
+        return session.sign({ mechanism: ck.CKM_ECDSA }, privateKey, digest);
+      } catch (error) {
+        throw tokenError(error, `signing with key "${keyLabel ?? hex(keyId)}" in token "${token.label}"`);
+      }
+    },
+    close: () => opened.close(),
+  };
+}
+
 export interface OpenKeyOptions {
   modulePath: string;
   uri: Pkcs11Uri;
@@ -260,35 +299,11 @@ export interface OpenKeyOptions {
 }
 
 export function openTokenKey(options: OpenKeyOptions): TokenKey {
-  const { token, session } = openToken(options);
+  const opened = openToken(options);
   try {
-    const privateKey = findPrivateKey(session, token, options.uri);
-    const attributes = session.attributes(privateKey, [ck.CKA_LABEL, ck.CKA_ID]);
-    const keyLabel = attributes.get(ck.CKA_LABEL)?.toString('utf8');
-    const keyId = attributes.get(ck.CKA_ID);
-    const { spki, algorithm } = publicKeySpki(session, token, privateKey, keyId, keyLabel);
-    return {
-      token,
-      keyLabel,
-      keyId,
-      algorithm,
-      publicKeySpki: spki,
-      signSha256(data: Buffer): Buffer {
-        try {
-          if (algorithm === 'rsa') return session.sign({ mechanism: ck.CKM_SHA256_RSA_PKCS }, privateKey, data);
-          // CKM_ECDSA signs a digest the caller made; not every token offers CKM_ECDSA_SHA256.
-          const digest = createHash('sha256').update(data).digest();
-          return session.sign({ mechanism: ck.CKM_ECDSA }, privateKey, digest);
-        } catch (error) {
-          throw tokenError(error, `signing with key "${keyLabel ?? hex(keyId)}" in token "${token.label}"`);
-        }
-      },
-      close(): void {
-        session.close();
-      },
-    };
+    return tokenKeyIn(opened, options.uri);
   } catch (error) {
-    session.close();
+    opened.close();
     throw error;
   }
 }

@@ -19,10 +19,8 @@ import { certSourceFrom, keySourceFrom, type CertSource } from '../identity/sour
 import { describeEndpoint } from '../credentials/endpoint.js';
 import { credentialsTarget, openClientFor } from '../credentials/settings.js';
 import { TrustlinkError } from '../errors.js';
-import { asBool } from '../pkcs11/attributes.js';
-import { constants as ck, Pkcs11Module } from '../pkcs11/native.js';
 import { describePinFlags } from '../pkcs11/pin-flags.js';
-import { findPrivateKey, loginOnce, openTokenKey, pinFlags, selectToken } from '../pkcs11/token.js';
+import { openModule, openSession, pinFlags, selectToken, tokenKeyIn } from '../pkcs11/token.js';
 import { isTpm2Module, TPM_PIN_FLAGS_NOTE } from '../pkcs11/tpm.js';
 import { localListenOf, spoolDirOf } from '../config/derived.js';
 import { checkSpoolDir } from '../spool/index.js';
@@ -106,7 +104,7 @@ export const moduleCheck: SelftestCheck = {
   run(context) {
     const source = tokenKeySource(context);
     if (!source) return notApplicable(PEM_KEY);
-    context.module = Pkcs11Module.load(source.modulePath);
+    context.module = openModule(source.modulePath);
     return pass(`${source.modulePath}: ${context.module.libraryDescription()}`);
   },
 };
@@ -126,7 +124,7 @@ export const tokenCheck: SelftestCheck = {
     // tpm2-pkcs11 leaves the PIN flags clear even in lockout: say so rather than vouch for them.
     const unreported = isTpm2Module(module.info()) ? ` (${TPM_PIN_FLAGS_NOTE})` : '';
     const what = `token "${token.label}" (${token.manufacturer} ${token.model}, serial ${token.serial}, slot ${token.slotId}): ${describePinFlags(flags)}${unreported}`;
-    if ((token.flags & ck.CKF_TOKEN_INITIALIZED) === 0) return fail(`${what}; not initialized`, 'initialize the token (softhsm2-util --init-token, tpm2_ptool addtoken)');
+    if (!token.initialized) return fail(`${what}; not initialized`, 'initialize the token (softhsm2-util --init-token, tpm2_ptool addtoken)');
     if (flags.locked) return fail(what, 'unlock the user PIN with the SO PIN (softhsm2-util / tpm2_ptool / the vendor tool), or re-provision the token');
     if (flags.finalTry || flags.countLow) return warn(what, 'a wrong PIN was tried recently: one more may lock the token; check the PIN source before anything else logs in');
     if (flags.toBeChanged) return warn(what, 'the token asks for a new user PIN');
@@ -144,11 +142,10 @@ export const loginCheck: SelftestCheck = {
     if (!source) return notApplicable(PEM_KEY);
     const module = need(context.module, 'the module');
     const token = need(context.token, 'the token');
-    const session = module.openSession(token.slot);
-    context.cleanups.push(() => session.close());
-    // loginOnce never presents a refused PIN a second time, in this check or after it.
-    loginOnce(module, token, session, source.pin);
-    context.session = session;
+    // The login is made once per token and process: a refused PIN is never presented again, here or later.
+    const opened = openSession(module, token, { pin: source.pin });
+    context.cleanups.push(() => opened.close());
+    context.opened = opened;
     return pass(`logged in to "${token.label}" with the PIN from ${source.pin.source}`);
   },
 };
@@ -165,17 +162,11 @@ export const keyCheck: SelftestCheck = {
       context.keySpki = createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'der' });
       return warn(`${source.path} is a PEM key file`, 'a key on disk can be copied: use a PKCS#11 URI (TPM or HSM) on production devices');
     }
-    const session = need(context.session, 'the session');
-    const handle = findPrivateKey(session, need(context.token, 'the token'), source.uri);
-    const attributes = session.attributes(handle, [ck.CKA_SENSITIVE, ck.CKA_EXTRACTABLE, ck.CKA_NEVER_EXTRACTABLE]);
-    const sensitive = asBool(attributes.get(ck.CKA_SENSITIVE));
-    const extractable = asBool(attributes.get(ck.CKA_EXTRACTABLE));
-    const neverExtractable = asBool(attributes.get(ck.CKA_NEVER_EXTRACTABLE));
-    // Opens the key as connections do: label, id and the public half.
-    const tokenKey = openTokenKey(source);
-    context.cleanups.push(() => tokenKey.close());
+    // The key as connections open it (label, id, public half), in the session the login check opened.
+    const tokenKey = tokenKeyIn(need(context.opened, 'the open token'), source.uri);
     context.tokenKey = tokenKey;
     context.keySpki = tokenKey.publicKeySpki;
+    const { sensitive, extractable, neverExtractable } = tokenKey.protection();
     const what = `${tokenKey.algorithm.toUpperCase()} key "${tokenKey.keyLabel ?? '?'}" (id ${tokenKey.keyId?.toString('hex') || '-'}): sensitive=${sensitive}, extractable=${extractable}, never-extractable=${neverExtractable}`;
     const regenerate = 'generate the key inside the token with CKA_SENSITIVE=true and CKA_EXTRACTABLE=false, then certify it again';
     if (sensitive !== true || extractable !== false) return fail(`${what}: the private key could leave the token`, regenerate);

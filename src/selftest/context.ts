@@ -9,8 +9,7 @@ import type { Connection } from '../connection/connect.js';
 import type { CertSource, KeySource } from '../identity/sources.js';
 import type { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
-import type { Pkcs11Module, Session, SlotToken } from '../pkcs11/native.js';
-import type { TokenKey } from '../pkcs11/token.js';
+import type { OpenToken, Pkcs11Module, SlotToken, TokenKey } from '../pkcs11/token.js';
 import type { TimeSync } from './clock.js';
 
 export interface SelftestContext {
@@ -28,7 +27,8 @@ export interface SelftestContext {
   certSource?: CertSource;
   module?: Pkcs11Module;
   token?: SlotToken;
-  session?: Session;
+  /** The session the login check opened; the key check's key lives in it. */
+  opened?: OpenToken;
   tokenKey?: TokenKey;
   /** DER SubjectPublicKeyInfo of the device key, from the token or the PEM file. */
   keySpki?: Buffer;

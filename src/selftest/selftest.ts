@@ -11,8 +11,7 @@ import { timeSyncState } from './clock.js';
 import type { SelftestContext } from './context.js';
 import type { SelftestReport } from './report.js';
 import { runChecks, verdictOf } from './runner.js';
-
-export const SELFTEST_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+import { SELFTEST_EXIT } from './exit-status.js';
 
 export interface SelftestOptions {
   version: string;

@@ -1,6 +1,7 @@
 // The baseline: what a user would write with aws-crt alone to do what
 // `trustlink publish --count 1` does (SoftHSM key, MQTT 5 connect, one QoS 1
-// publish, disconnect). Arguments come from the environment bench.mjs sets.
+// publish, disconnect), or with the argument `connect` what `trustlink connect`
+// does (connect, disconnect). Arguments come from the environment startup.ts sets.
 import { readFileSync } from 'node:fs';
 import { io, iot, mqtt5 } from 'aws-crt';
 
@@ -14,10 +15,11 @@ const builder = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsF
 });
 builder.withPort(Number(env.BENCH_PORT));
 builder.withCertificateAuthorityFromPath(undefined, env.BENCH_CA);
-builder.withConnectProperties({ clientId: 'bench-aws-crt', keepAliveIntervalSeconds: 300 });
+builder.withConnectProperties({ clientId: env.BENCH_CLIENT_ID ?? 'bench-aws-crt', keepAliveIntervalSeconds: 300 });
 const client = new mqtt5.Mqtt5Client(builder.build());
+const publish = process.argv[2] !== 'connect';
 client.on('connectionSuccess', async () => {
-  await client.publish({ topicName: 'bench/aws-crt', qos: mqtt5.QoS.AtLeastOnce, payload: 'hello' });
+  if (publish) await client.publish({ topicName: 'bench/aws-crt', qos: mqtt5.QoS.AtLeastOnce, payload: 'hello' });
   client.stop();
 });
 client.on('connectionFailure', (event) => {

@@ -65,6 +65,19 @@ it('reads aws-crt\'s JavaScript only in commands that connect', async () => {
   expect(help.code).toBe(0);
 });
 
+it('loads the PKCS#11 addon only in commands that use a token', async () => {
+  const slim = join(stack.dir, 'no-pkcs11');
+  cpSync(copy, slim, { recursive: true, filter: (source) => !source.endsWith('pkcs11.node') });
+  const bundle = (args: string[]) => run('/usr/bin/env', ['-i', 'PATH=/usr/bin:/bin', process.execPath, join(slim, 'trustlink.cjs'), ...args]);
+  const help = await bundle(['publish', '--help']);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: trustlink publish/);
+  // The same copy does need the addon once a token is used: the test removed the right file.
+  const list = await bundle(['hsm', 'list', '--pkcs11-module', stack.token.modulePath]);
+  expect(list.code).not.toBe(0);
+  expect(list.stderr).toMatch(/pkcs11\.node/);
+});
+
 it('publishes to mosquitto with a SoftHSM key, and never runs ldd', async () => {
   const trap = lddTrap('bundle');
   const published = await runCopied(['publish', ...stack.args, '--client-id', 'artifact', '--topic', 'test/artifact', '--message', 'from a copy'], [`SOFTHSM2_CONF=${stack.token.env.SOFTHSM2_CONF}`], trap.path);
