@@ -9,7 +9,7 @@
 //   node bundle/build.mjs                 -> dist/        (this machine's arch)
 //   node bundle/build.mjs --arch arm64    -> dist-arm64/  (any other arch)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -63,8 +63,10 @@ function pkcs11Addon() {
   mkdirSync(work, { recursive: true });
   for (const entry of ['binding.gyp', 'package.json', 'src', 'includes']) cpSync(join(root, 'node_modules/pkcs11js', entry), join(work, entry), { recursive: true });
   const cross = targets[arch].crossPrefix;
-  // node-gyp as npm ships it, so the build needs no extra dependency.
-  const nodeGyp = join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm/node_modules/node-gyp/bin/node-gyp.js');
+  // node-gyp as npm ships it, so the build needs no extra dependency. Found beside the npm on
+  // PATH, not under Node's global root: an official Node build (bundle/official-node.sh) has no npm.
+  const npmCli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+  const nodeGyp = join(dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
   const gyp = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--arch=${arch}`, `--nodedir=${env.ARM64_NODE_DIR}`, '--jobs=max'], {
     cwd: work,
     encoding: 'utf8',
