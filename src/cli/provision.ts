@@ -13,6 +13,7 @@ import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 import { parseChoice, parseInteger } from './parse.js';
 import { addSettingFlags } from './setting-flags.js';
 import { pinSourcesFor } from './hsm-options.js';
+import { logSteps } from './step-log.js';
 
 const FLAG_GROUPS = ['connection', 'provision', 'state'] as const;
 
@@ -87,14 +88,7 @@ Example:
       output.result(`dry run, nothing done:\n  ${lines.join('\n  ')}`, { event: 'provision-plan', steps: lines });
       return;
     }
-    const result = await provision(plan, {
-      log,
-      stepDone(step, detail) {
-        log.info('provisioning step done', { step, detail });
-        // A power cut after this step, for the tests: no cleanup, no flush.
-        if (step === flags.stopAfter) process.kill(process.pid, 'SIGKILL');
-      },
-    });
+    const result = await provision(plan, { log, stepDone: logSteps(log, 'provisioning step done', flags.stopAfter) });
     output.result(`provisioned as thing "${result.thingName}" (client ID ${result.clientId}); certificate ${result.certRef}; key ${result.keyUri}${result.keyGenerated ? ' (generated)' : ' (reused)'}; verified by a connection`, { event: 'provision', ...result });
   });
 }

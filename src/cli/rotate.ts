@@ -10,6 +10,7 @@ import { createContext } from './context.js';
 import { CONNECTING_EXITS, exitStatusHelp } from './exit-status.js';
 import { parseChoice, parseInteger } from './parse.js';
 import { addSettingFlags } from './setting-flags.js';
+import { logSteps } from './step-log.js';
 
 const FLAG_GROUPS = ['connection', 'rotation', 'state'] as const;
 
@@ -73,14 +74,7 @@ Examples:
       output.result(`dry run, nothing done:\n  ${steps.join('\n  ')}`, { event: 'rotate-plan', steps });
       return;
     }
-    const result = await rotate(plan, {
-      log,
-      stepDone(step, detail) {
-        log.info('rotation step done', { step, detail });
-        // A power cut after this step, for the tests: no cleanup, no flush.
-        if (step === flags.stopAfter) process.kill(process.pid, 'SIGKILL');
-      },
-    });
+    const result = await rotate(plan, { log, stepDone: logSteps(log, 'rotation step done', flags.stopAfter) });
     output.result(`rotated: key ${result.newKey}, certificate ${result.newCert} (ID ${result.certificateId}); old ${result.oldKey} ${result.retired === 'kept' ? 'kept' : 'removed'}; the config points at the new identity; deactivate the old certificate in AWS IoT: aws iot update-certificate --certificate-id ${result.oldCertificateId} --new-status INACTIVE`, { event: 'rotate', ...result });
   });
 }
