@@ -35,6 +35,16 @@ async function connection(clientId: string): Promise<StartedConnection> {
   return startConnection(config, log, { retry: true, env: {} });
 }
 
+/** Runs body over a fresh connection, closed however body ends. */
+async function withConnection(clientId: string, body: (started: StartedConnection) => Promise<void>): Promise<void> {
+  const started = await connection(clientId);
+  try {
+    await body(started);
+  } finally {
+    await started.close();
+  }
+}
+
 /** Counts the messages on topic, and on the first call of ready publishes one to it. */
 function echoOnReady(started: StartedConnection, topic: string): { ready: () => void; readies: () => number; received: () => number } {
   let readies = 0;
@@ -58,57 +68,48 @@ async function until(what: string, predicate: () => boolean): Promise<void> {
 
 describe('onSubscribed', () => {
   it('calls ready for a service that starts after the first connect, with its filter already subscribed', async () => {
-    const started = await connection('after-connect');
-    try {
+    await withConnection('after-connect', async (started) => {
       await started.firstConnect;
       const echo = echoOnReady(started, 'late/echo');
       const subscribed = onSubscribed(started.session, ['late/echo'], 1, log, echo.ready);
       await until('ready', () => echo.readies() === 1);
       await until('the echo', () => echo.received() === 1);
       subscribed.stop();
-    } finally {
-      await started.close();
-    }
+    });
   });
 
   it('calls ready once the first connect comes, for a service that starts before it', async () => {
-    const started = await connection('before-connect');
-    try {
+    await withConnection('before-connect', async (started) => {
       const echo = echoOnReady(started, 'early/echo');
       const subscribed = onSubscribed(started.session, ['early/echo'], 1, log, echo.ready);
       await started.firstConnect;
       await until('the echo', () => echo.received() === 1);
       expect(echo.readies()).toBe(1);
       subscribed.stop();
-    } finally {
-      await started.close();
-    }
+    });
   });
 
   it('drops its subscriptions on stop, so the session no longer hears the filter', async () => {
-    const started = await connection('stops');
-    try {
+    await withConnection('stops', async (started) => {
       await started.firstConnect;
       let heard = 0;
       started.session.on('message', (message: ReceivedMessage) => {
         if (message.topic.startsWith('gone/')) heard++;
-      });
-      const subscribed = onSubscribed(started.session, ['gone/+'], 1, log, () => undefined);
-      await started.session.publish('gone/1', Buffer.from('x'), 1);
-      await until('the first message', () => heard === 1);
-      subscribed.stop();
-      // A filter of our own, subscribed after stop(): its message arrives after any stray one would.
-      await started.session.subscribe('marker', 1);
-      let marker = false;
-      started.session.on('message', (message: ReceivedMessage) => {
-        if (message.topic === 'marker') marker = true;
-      });
-      await started.session.publish('gone/2', Buffer.from('x'), 1);
-      await started.session.publish('marker', Buffer.from('x'), 1);
-      await until('the marker', () => marker);
-      expect(heard).toBe(1);
-    } finally {
-      await started.close();
-    }
+    });
+    const subscribed = onSubscribed(started.session, ['gone/+'], 1, log, () => undefined);
+    await started.session.publish('gone/1', Buffer.from('x'), 1);
+    await until('the first message', () => heard === 1);
+    subscribed.stop();
+    // A filter of our own, subscribed after stop(): its message arrives after any stray one would.
+    await started.session.subscribe('marker', 1);
+    let marker = false;
+    started.session.on('message', (message: ReceivedMessage) => {
+      if (message.topic === 'marker') marker = true;
+    });
+    await started.session.publish('gone/2', Buffer.from('x'), 1);
+    await started.session.publish('marker', Buffer.from('x'), 1);
+    await until('the marker', () => marker);
+    expect(heard).toBe(1);
+    });
   });
 });
