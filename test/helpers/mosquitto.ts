@@ -1,11 +1,13 @@
 /**
  * A real mosquitto on loopback that requires client certificates, started
  * and stopped by PID. restart() stops and starts it on the same port, as a
- * broker outage would.
+ * broker outage would. It logs to a file, not to a pipe: a parent blocked in
+ * spawnSync (the start-up benchmark) drains no pipe, and a mosquitto whose
+ * full stderr pipe blocks its writes stops answering handshakes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,8 @@ import { freePort } from './ports.js';
 export interface Mosquitto {
   port: number;
   host: string;
-  log: string[];
+  /** The log so far, a line per entry, read afresh on every access. */
+  readonly log: string[];
   stop(): Promise<void>;
   start(): Promise<void>;
   restart(): Promise<void>;
@@ -38,6 +41,7 @@ export async function startMosquitto(dir: string, pki: TestPki, options: { extra
   const host = '127.0.0.1';
   const port = await freePort(host);
   const configFile = join(dir, 'mosquitto.conf');
+  const logFile = join(dir, 'mosquitto.log');
   writeFileSync(configFile, [
     `listener ${port} ${host}`,
     `cafile ${pki.caFile}`,
@@ -52,20 +56,19 @@ export async function startMosquitto(dir: string, pki: TestPki, options: { extra
     'log_type warning',
     'log_type notice',
     'log_type information',
-    'log_dest stderr',
+    `log_dest file ${logFile}`,
     ...(options.extraConfig ?? []),
     '',
   ].join('\n'));
 
   let child: ChildProcess | undefined;
-  const log: string[] = [];
+  const readLog = (): string[] => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []);
 
   async function start(): Promise<void> {
-    child = spawn('mosquitto', ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => log.push(...chunk.split('\n').filter(Boolean)));
+    child = spawn('mosquitto', ['-c', configFile], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (!(await canConnect(host, port))) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`mosquitto did not start:\n${log.join('\n')}`);
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`mosquitto did not start:\n${readLog().join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -82,16 +85,16 @@ export async function startMosquitto(dir: string, pki: TestPki, options: { extra
   async function reload(): Promise<void> {
     const running = child;
     if (!running || running.exitCode !== null) throw new Error('mosquitto is not running');
-    const seen = log.length;
+    const seen = readLog().length;
     running.kill('SIGHUP');
     // mosquitto says so in its log once it has read the config again.
     const deadline = Date.now() + 5_000;
-    while (!log.slice(seen).some((line) => /Reloading config/.test(line))) {
-      if (Date.now() > deadline) throw new Error(`mosquitto did not reload:\n${log.join('\n')}`);
+    while (!readLog().slice(seen).some((line) => /Reloading config/.test(line))) {
+      if (Date.now() > deadline) throw new Error(`mosquitto did not reload:\n${readLog().join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
   await start();
-  return { port, host, log, stop, start, restart: async () => { await stop(); await start(); }, reload };
+  return { port, host, get log() { return readLog(); }, stop, start, restart: async () => { await stop(); await start(); }, reload };
 }
