@@ -9,6 +9,7 @@
 //   node bundle/build.mjs                 -> dist/        (this machine's arch)
 //   node bundle/build.mjs --arch arm64    -> dist-arm64/  (any other arch)
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -214,28 +215,33 @@ copyFileSync(join(root, 'LICENSE'), join(out, 'LICENSE'));
 const [node, ...nodeArgs] = native ? [process.execPath] : [crossEnv().ARM64_QEMU, '-L', '/', crossEnv().ARM64_NODE];
 const runBundle = (args) => execFileSync(node, [...nodeArgs, join(out, 'trustlink.cjs'), ...args], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
 const stored = { '--version': runBundle(['--version']), '--help': runBundle(['--help']) };
+// Names the bundles' compile cache on Node 20: another build, even one of the same size and time, is another cache.
+const buildId = createHash('sha256').update(bundles.map(({ outfile }) => readFileSync(outfile)).join('\0')).digest('hex').slice(0, 16);
 writeFileSync(join(out, 'trustlink'), `#!/usr/bin/env node
 "use strict";
 const stored = ${JSON.stringify({ ...stored, '-V': stored['--version'], '-h': stored['--help'] })};
 const args = process.argv.slice(2);
 if (args.length === 1 && Object.hasOwn(stored, args[0])) process.stdout.write(stored[args[0]]);
 else {
-  // Node >= 22.1 keeps V8's compiled code of the bundles between runs; only in a folder of this
-  // user's (systemd's CacheDirectory=, else ~/.cache), never a shared /tmp. Node 20 has no such cache.
+  // V8's compiled code of the bundles is kept between runs; only in a folder of this user's
+  // (systemd's CacheDirectory=, else ~/.cache), never a shared /tmp. Node >= 22.1 has its own
+  // cache; on older Node compile-cache.cjs does the same for the bundles.
   const module = require("node:module");
   const home = process.env.XDG_CACHE_HOME || (process.env.HOME && require("node:path").join(process.env.HOME, ".cache"));
   const cache = process.env.CACHE_DIRECTORY || (home && require("node:path").join(home, "trustlink"));
-  if (module.enableCompileCache && cache) {
+  if (cache) {
     try {
       // Node makes only the last folder of the path; a read-only home just goes without the cache.
       require("node:fs").mkdirSync(cache, { recursive: true, mode: 0o700 });
-      module.enableCompileCache(cache);
+      if (module.enableCompileCache) module.enableCompileCache(cache);
+      else require("./compile-cache.cjs")(cache, ${JSON.stringify(buildId)});
     } catch {}
   }
   require("./trustlink.cjs");
 }
 `);
 chmodSync(join(out, 'trustlink'), 0o755);
+copyFileSync(join(root, 'bundle', 'compile-cache.cjs'), join(out, 'compile-cache.cjs'));
 // Inside the repo the nearest package.json says "module"; this one makes trustlink CommonJS anywhere.
 writeFileSync(join(out, 'package.json'), `${JSON.stringify({ name: 'trustlink', type: 'commonjs', private: true, version, license: 'Apache-2.0' }, null, 2)}\n`);
 

@@ -64,7 +64,7 @@ PACKAGECONFIG[softhsm] = ",,,softhsm"
 do_install() {
     install -d ${D}${libdir}/trustlink/native/linux-${TRUSTLINK_ARCH}
     install -m 0755 ${S}/trustlink ${D}${libdir}/trustlink/
-    install -m 0644 ${S}/trustlink.cjs ${S}/aws-crt.cjs ${S}/x509.cjs ${S}/mqtt-packet.cjs ${S}/trustlink.cjs.map ${S}/aws-crt.cjs.map ${S}/x509.cjs.map ${S}/mqtt-packet.cjs.map ${S}/package.json ${S}/LICENSE ${S}/LICENSES \
+    install -m 0644 ${S}/trustlink.cjs ${S}/compile-cache.cjs ${S}/aws-crt.cjs ${S}/x509.cjs ${S}/mqtt-packet.cjs ${S}/trustlink.cjs.map ${S}/aws-crt.cjs.map ${S}/x509.cjs.map ${S}/mqtt-packet.cjs.map ${S}/package.json ${S}/LICENSE ${S}/LICENSES \
         ${D}${libdir}/trustlink/
     install -m 0755 ${S}/native/linux-${TRUSTLINK_ARCH}/aws-crt-nodejs.node ${S}/native/linux-${TRUSTLINK_ARCH}/pkcs11.node \
         ${D}${libdir}/trustlink/native/linux-${TRUSTLINK_ARCH}/

@@ -3,7 +3,7 @@
  * with an empty environment (no node_modules, no repo, no network), publishes
  * with a SoftHSM key, spawns nothing at start-up, and carries its licences.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO } from '../../helpers/paths.js';
@@ -84,6 +84,30 @@ it('publishes to mosquitto with a SoftHSM key, and never runs ldd', async () => 
   expect(published.stderr).not.toMatch(/error|warn/i);
   expect(published).toMatchObject({ code: 0, stdout: 'published 1 message to test/artifact (QoS 1, all acknowledged)\n' });
   expect(trap.ran()).toBe(false);
+});
+
+it('keeps V8\'s compiled code of the bundles in the user\'s cache folder, and goes on past a damaged cache', async () => {
+  const cacheHome = join(stack.dir, 'cache-home');
+  const publish = (id: string) => runCopied(['publish', ...stack.args, '--client-id', id, '--topic', 'test/cache', '--message', 'cached'],
+    [`SOFTHSM2_CONF=${stack.token.env.SOFTHSM2_CONF}`, `XDG_CACHE_HOME=${cacheHome}`]);
+  const published = 'published 1 message to test/cache (QoS 1, all acknowledged)\n';
+  expect(await publish('cache-1')).toMatchObject({ code: 0, stdout: published });
+  const folder = join(cacheHome, 'trustlink');
+  expect(statSync(folder).mode & 0o777).toBe(0o700);
+  // Node >= 22.1 keeps its own cache files there; older Node gets the launcher's, one per bundle loaded.
+  const ours = readdirSync(folder).filter((name) => name.endsWith('.v8'));
+  if ('enableCompileCache' in (await import('node:module'))) {
+    expect(readdirSync(folder).length).toBeGreaterThan(0);
+    return;
+  }
+  expect(ours.map((name) => name.replace(/-[0-9a-f]{16}-v[\d.]+\.v8$/, '')).sort()).toEqual(['aws-crt.cjs', 'trustlink.cjs']);
+  for (const name of ours) expect(statSync(join(folder, name)).mode & 0o777, name).toBe(0o600);
+  // A cache that V8 refuses (here: garbage) is compiled past and written again.
+  const damaged = join(folder, ours.find((name) => name.startsWith('trustlink.cjs')) as string);
+  writeFileSync(damaged, 'not V8 code');
+  expect(await publish('cache-2')).toMatchObject({ code: 0, stdout: published });
+  expect(readFileSync(damaged).length).toBeGreaterThan(1000);
+  expect(await publish('cache-3')).toMatchObject({ code: 0, stdout: published });
 });
 
 it('has a trap that does catch ldd: aws-crt as published on npm runs it', async () => {

@@ -175,7 +175,7 @@ describe('installed as the recipe installs it', () => {
   it('installs the artifact, a /usr/bin/trustlink that runs it by absolute paths, the units and a config file', () => {
     expect(readFileSync(staged('usr/bin/trustlink'), 'utf8')).toContain('\nexec /usr/bin/node /usr/lib/trustlink/trustlink "$@"\n');
     expect(statSync(staged('usr/bin/trustlink')).mode & 0o777).toBe(0o755);
-    for (const file of ['trustlink', 'trustlink.cjs', 'aws-crt.cjs', 'x509.cjs', 'mqtt-packet.cjs', 'LICENSES', `native/linux-${process.arch}/aws-crt-nodejs.node`, `native/linux-${process.arch}/pkcs11.node`]) {
+    for (const file of ['trustlink', 'trustlink.cjs', 'compile-cache.cjs', 'aws-crt.cjs', 'x509.cjs', 'mqtt-packet.cjs', 'LICENSES', `native/linux-${process.arch}/aws-crt-nodejs.node`, `native/linux-${process.arch}/pkcs11.node`]) {
       expect(statSync(staged(`usr/lib/trustlink/${file}`)).isFile(), file).toBe(true);
     }
     for (const unit of value('SYSTEMD_SERVICE:${PN}').split(' ')) expect(statSync(staged(`usr/lib/systemd/system/${unit}`)).isFile(), unit).toBe(true);
