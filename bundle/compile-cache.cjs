@@ -7,7 +7,7 @@
 // functions this run compiled lazily) is saved when the process exits. V8
 // itself rejects a cache made by another V8 version, flags or source; a
 // rejected or unreadable cache is only slower, never an error.
-const { closeSync, openSync, readFileSync, renameSync, writeSync } = require("node:fs");
+const { closeSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } = require("node:fs");
 const Module = require("node:module");
 const { basename, dirname, join } = require("node:path");
 const vm = require("node:vm");
@@ -25,15 +25,15 @@ module.exports = function useCompileCache(cacheDir, buildId) {
       cachedData = readFileSync(cacheFile);
     } catch {}
     const script = new vm.Script(Module.wrap(content), { filename, cachedData });
-    if (cachedData === undefined || script.cachedDataRejected) toSave.push({ script, cacheFile });
-    const require = (id) => this.require(id);
-    require.resolve = (request, options) => Module._resolveFilename(request, this, false, options);
-    require.cache = Module._cache;
-    require.main = process.mainModule;
-    return script.runInThisContext({ displayErrors: true }).call(this.exports, this.exports, require, this, filename, dirname(filename));
+    if (cachedData === undefined || script.cachedDataRejected) toSave.push({ script, cacheFile, bundle: basename(filename) });
+    const bundleRequire = (id) => this.require(id);
+    bundleRequire.resolve = (request, options) => Module._resolveFilename(request, this, false, options);
+    bundleRequire.cache = Module._cache;
+    bundleRequire.main = require.main;
+    return script.runInThisContext({ displayErrors: true }).call(this.exports, this.exports, bundleRequire, this, filename, dirname(filename));
   };
   process.once("exit", () => {
-    for (const { script, cacheFile } of toSave) {
+    for (const { script, cacheFile, bundle } of toSave) {
       // Written beside, then renamed: a reader sees the old cache or the whole new one.
       const partial = `${cacheFile}.${process.pid}`;
       try {
@@ -44,6 +44,10 @@ module.exports = function useCompileCache(cacheDir, buildId) {
           closeSync(fd);
         }
         renameSync(partial, cacheFile);
+        // The caches of earlier builds (or Node versions) of this bundle are never read again.
+        for (const name of readdirSync(cacheDir)) {
+          if (name.startsWith(`${bundle}-`) && name.endsWith(".v8") && name !== basename(cacheFile)) unlinkSync(join(cacheDir, name));
+        }
       } catch {}
     }
   });

@@ -105,8 +105,12 @@ it('keeps V8\'s compiled code of the bundles in the user\'s cache folder, and go
   // A cache that V8 refuses (here: garbage) is compiled past and written again.
   const damaged = join(folder, ours.find((name) => name.startsWith('trustlink.cjs')) as string);
   writeFileSync(damaged, 'not V8 code');
+  // ...and the cache of an earlier build goes when the new one is saved.
+  const stale = join(folder, 'trustlink.cjs-0000000000000000-v20.0.0.v8');
+  writeFileSync(stale, 'from an earlier build');
   expect(await publish('cache-2')).toMatchObject({ code: 0, stdout: published });
   expect(readFileSync(damaged).length).toBeGreaterThan(1000);
+  expect(existsSync(stale)).toBe(false);
   expect(await publish('cache-3')).toMatchObject({ code: 0, stdout: published });
 });
 
