@@ -2,11 +2,11 @@
 // V8's compile cache for the bundles on a Node without module.enableCompileCache
 // (Node 20): compiling trustlink.cjs and aws-crt.cjs costs ~17 ms at every start
 // on a 2-core x86-64, reading V8's cached code of them ~1 ms. The launcher
-// requires this file with a folder of the user's own and the build's id; the bundles beside it are
-// compiled with the code V8 saved there last time, and the code (with the
-// functions this run compiled lazily) is saved when the process exits. V8
-// itself rejects a cache made by another V8 version, flags or source; a
-// rejected or unreadable cache is only slower, never an error.
+// requires this file with a folder of the user's own and the build's id. The
+// bundles beside it are compiled with the code V8 saved there last time, and
+// the code (with the functions this run compiled lazily) is saved when the
+// process exits. V8 itself rejects a cache made by another V8 version, flags or
+// source; a rejected or unreadable cache is only slower, never an error.
 const { closeSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } = require("node:fs");
 const Module = require("node:module");
 const { basename, dirname, join } = require("node:path");
