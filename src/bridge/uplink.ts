@@ -1,13 +1,15 @@
 /**
- * Local publishes on their way to AWS IoT. Every QoS 1 message is appended to
- * the spool (fsync'd) and leaves in arrival order, at most MAX_IN_FLIGHT
- * unacknowledged at once (AWS IoT's limit a connection); it is removed from
- * the spool only after the upstream PUBACK.
+ * Local publishes on their way to AWS IoT. A QoS 1 message leaves in arrival
+ * order, at most MAX_IN_FLIGHT unacknowledged at once (AWS IoT's limit a
+ * connection), and the local client's PUBACK waits until AWS IoT acknowledged
+ * it or it is fsync'd in the spool; a spooled message is removed only after
+ * the upstream PUBACK.
  *
  * Two modes. "live": connected and nothing waits in the spool; a message is
- * sent at once while it is appended, and the local client's PUBACK waits for
- * AWS IoT's answer (so a refusal reaches it as a reason code), or, if that
- * answer is late or the link drops, for the fsync. "backlog": the spool holds
+ * sent at once and the local PUBACK carries AWS IoT's answer (so a refusal
+ * reaches the client as a reason code). It is spooled only if that answer is
+ * late or the link drops before it: a connected gateway writes nothing to
+ * its flash for the messages AWS IoT takes at once. "backlog": the spool holds
  * messages that have not gone yet (an outage, a restart, a burst past the
  * in-flight limit); a message is acknowledged locally once fsync'd, and the
  * spool drains oldest first until it is empty, when live mode resumes.
@@ -24,7 +26,7 @@ import { OncePerInterval } from './once-per-interval.js';
 export const MAX_IN_FLIGHT = 100;
 /** AWS IoT refuses payloads over 128 KB. */
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
-/** How long a live message's local PUBACK waits for AWS IoT before the fsync'd copy is enough. */
+/** How long a live message waits for AWS IoT's answer before it is spooled (and acknowledged once on disk). */
 const LIVE_ACK_WAIT_MS = 1_000;
 
 type SpoolId = SpooledMessage['id'];
@@ -33,6 +35,18 @@ type SpoolId = SpooledMessage['id'];
 interface UpstreamOutcome {
   reasonCode: number;
   done: boolean;
+}
+
+/** A message sent at once, not (yet) in the spool. */
+interface LiveMessage {
+  record: SpoolRecord;
+  /** Set once the message is on its way into the spool: AWS IoT's answer was late, or the link dropped. */
+  spooled?: Promise<SpooledMessage | undefined>;
+  /** Why the spool refused it: the client hears this if AWS IoT does not take the message either. */
+  refusal?: number;
+  /** AWS IoT's answer, once it came. */
+  outcome?: UpstreamOutcome;
+  answer(reasonCode: number): void;
 }
 
 export class Uplink {
@@ -50,9 +64,10 @@ export class Uplink {
   /** Spool ids upstream has and not yet acknowledged, so a peek does not send them twice. */
   readonly #sent = new Set<SpoolId>();
   #backlogAppends = 0;
+  /** Live messages on their way into the spool: until their ids are known, a peek could send them twice. */
   #liveAppends = 0;
-  /** Live messages whose local PUBACK waits for AWS IoT; on a disconnect they settle for the fsync. */
-  readonly #waitingForUpstream = new Set<() => void>();
+  /** Live messages not yet answered by AWS IoT, in arrival order. */
+  readonly #live = new Set<LiveMessage>();
   #stopping = false;
   #pumping = false;
 
@@ -65,9 +80,10 @@ export class Uplink {
 
   readonly onConnected = (): void => this.#pump();
 
+  /** Live messages go into the spool ahead of anything published from now on: arrival order holds. */
   readonly onDisconnected = (): void => {
     this.#mode = 'backlog';
-    for (const settle of [...this.#waitingForUpstream]) settle();
+    for (const live of this.#live) this.#spoolLive(live);
   };
 
   /** Resolves to the MQTT 5 reason code for the local client. */
@@ -88,7 +104,7 @@ export class Uplink {
   /** Waits for appends in progress; then the spool may close. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    for (const settle of [...this.#waitingForUpstream]) settle();
+    for (const live of this.#live) this.#spoolLive(live);
     while (this.#backlogAppends + this.#liveAppends > 0) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
@@ -111,6 +127,8 @@ export class Uplink {
   }
 
   async #appendForLater(record: SpoolRecord): Promise<number> {
+    // The spool keeps arrival order: live messages not yet answered go in ahead of this one.
+    for (const live of this.#live) this.#spoolLive(live);
     this.#backlogAppends++;
     try {
       await this.#spool.append(record);
@@ -135,34 +153,48 @@ export class Uplink {
 
   #sendLive(record: SpoolRecord): Promise<number> {
     this.#inFlight++;
+    return new Promise<number>((resolve) => {
+      let answered = false;
+      const live: LiveMessage = {
+        record,
+        answer: (reasonCode) => {
+          if (answered) return;
+          answered = true;
+          clearTimeout(late);
+          resolve(reasonCode);
+        },
+      };
+      const late = setTimeout(() => this.#spoolLive(live), LIVE_ACK_WAIT_MS);
+      this.#live.add(live);
+      void this.#sendUpstream(record).then(async (outcome) => {
+        live.outcome = outcome;
+        this.#live.delete(live);
+        if (outcome.done) live.answer(outcome.reasonCode);
+        else this.#spoolLive(live);
+        const message = await live.spooled;
+        // Neither delivered nor on disk: the client hears why.
+        if (message === undefined) live.answer(live.refusal ?? REASON.unspecified);
+        this.#settled(message, outcome);
+      });
+    });
+  }
+
+  /** Appends a live message to the spool (once); its local PUBACK then needs only the fsync. */
+  #spoolLive(live: LiveMessage): void {
+    if (live.spooled !== undefined) return;
     this.#liveAppends++;
-    const appended = this.#spool.append(record).then((message) => {
-      this.#sent.add(message.id);
-      if (this.#cursor === undefined || message.id > this.#cursor) this.#cursor = message.id;
+    live.spooled = this.#spool.append(live.record).then((message) => {
+      // Unless it failed to go, the spooled copy must not be sent beside the one upstream has.
+      if (live.outcome?.done !== false) this.#sent.add(message.id);
+      live.answer(REASON.success);
       return message;
     }, (error: unknown) => {
-      this.#appendFailed(error);
+      // A full spool: AWS IoT's answer, if it comes, is what the client hears.
+      live.refusal = this.#appendFailed(error);
       return undefined;
     }).finally(() => {
       this.#liveAppends--;
-    });
-    const upstream = this.#sendUpstream(record);
-    void Promise.all([appended, upstream]).then(([message, outcome]) => this.#settled(message, outcome));
-
-    return new Promise<number>((resolve) => {
-      let answered = false;
-      const answer = (reasonCode: number): void => {
-        if (answered) return;
-        answered = true;
-        clearTimeout(timer);
-        this.#waitingForUpstream.delete(settleOnDisk);
-        resolve(reasonCode);
-      };
-      // Safe on disk is as good as acknowledged upstream; a full spool waits for AWS IoT's answer instead.
-      const settleOnDisk = (): void => void appended.then((message) => message !== undefined && answer(REASON.success));
-      const timer = setTimeout(settleOnDisk, LIVE_ACK_WAIT_MS);
-      this.#waitingForUpstream.add(settleOnDisk);
-      void upstream.then((outcome) => answer(outcome.reasonCode));
+      this.#pump();
     });
   }
 

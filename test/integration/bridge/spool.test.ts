@@ -1,7 +1,9 @@
 /**
  * The bridge's spool through the real agent while the upstream broker
  * (mosquitto as AWS IoT) is down: kill -9 at a random point loses no
- * message a local client saw acknowledged, a torn record is discarded and
+ * message a local client saw acknowledged, what was in flight when the link
+ * dropped is spooled ahead of what came after, a connected agent writes
+ * nothing to the spool, a torn record is discarded and
  * never sent, and a full spool refuses (MQTT 5 0x97; 3.1.1: the connection
  * closes), counted and logged once.
  */
@@ -10,7 +12,7 @@ import { once } from 'node:events';
 import { readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startBridgeAgent } from '../../helpers/bridge-agent.js';
+import { startBridgeAgent, type BridgeAgent } from '../../helpers/bridge-agent.js';
 import { fileClientCert, mosquittoPub, mosquittoSub, pubackReasonCodes, upstreamFlags, type FileClientCert } from '../../helpers/mqtt-clients.js';
 import { makeTempDir } from '../../helpers/paths.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
@@ -107,6 +109,89 @@ it('loses no acknowledged message when the agent is killed with kill -9 while th
     }
   } finally {
     await brokerStart();
+    dir.remove();
+  }
+}, 180_000);
+
+/** Bytes in the spool's files of a kind ('seg': records, 'ack': removals). */
+function spoolFileBytes(dir: string, kind: 'seg' | 'ack'): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(`.${kind}`))
+    .reduce((bytes, entry) => bytes + statSync(join(entry.parentPath, entry.name)).size, 0);
+}
+
+it('writes nothing to the spool while AWS IoT takes each message at once', async () => {
+  const dir = makeTempDir('bridge-live');
+  const topic = 'dt/thing-1/live';
+  const sub = mosquittoSub([...upstreamFlags(stack, watcher), '-i', 'watcher-live', '-q', '1', '-t', topic, '-d']);
+  try {
+    await sub.waitFor('SUBACK', () => sub.stdoutLines.some((line) => line.includes('received SUBACK')));
+    const agent = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path });
+    try {
+      // Fewer than AWS IoT's 100 publishes/s: none waits past the second that would send it to the spool.
+      const lines = Array.from({ length: 50 }, (_, index) => String(index));
+      const publisher = publishLines(agent.socket, topic, lines);
+      expect(await publisher.exited).toBe(0);
+      expect(publisher.acked()).toHaveLength(lines.length);
+      await sub.waitFor('every message', () => payloads(sub, topic).length >= lines.length);
+      expect(payloads(sub, topic)).toEqual(lines);
+      expect(spoolFileBytes(agent.spoolDir, 'seg')).toBe(0);
+      expect(spoolFileBytes(agent.spoolDir, 'ack')).toBe(0);
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    await sub.stop();
+    dir.remove();
+  }
+}, 60_000);
+
+it('spools what was in flight when the link dropped, ahead of what came after: all acknowledged messages arrive, in order', async () => {
+  const dir = makeTempDir('bridge-drop');
+  const topic = 'dt/thing-1/drop';
+  const count = 20_000;
+  let first: BridgeAgent | undefined;
+  let publisher: ReturnType<typeof publishLines> | undefined;
+  const before = mosquittoSub([...upstreamFlags(stack, watcher), '-i', 'watcher-drop-1', '-q', '1', '-t', topic, '-d']);
+  try {
+    await before.waitFor('SUBACK', () => before.stdoutLines.some((line) => line.includes('received SUBACK')));
+    first = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path });
+    const sending = publishLines(first.socket, topic, Array.from({ length: count }, (_, index) => String(index)));
+    publisher = sending;
+    const dropAfter = 200 + Math.floor(Math.random() * 300);
+    await waitUntil(`${dropAfter} PUBACKs`, () => sending.acked().length >= dropAfter);
+    await brokerStop();
+    // Acknowledged while the broker is down: on disk only.
+    const atDrop = sending.acked().length;
+    await waitUntil('PUBACKs while the broker is down', () => sending.acked().length >= atDrop + 200);
+    first.agent.child.kill('SIGKILL');
+    await first.agent.exited;
+    sending.child.kill('SIGKILL');
+    await sending.exited;
+    await before.stop();
+    const acked = new Set(sending.acked().map((id) => String(id - 1)));
+
+    await brokerStart();
+    const after = mosquittoSub([...upstreamFlags(stack, watcher), '-i', 'watcher-drop-2', '-q', '1', '-t', topic, '-d']);
+    try {
+      await after.waitFor('SUBACK', () => after.stdoutLines.some((line) => line.includes('received SUBACK')));
+      const second = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: dir.path });
+      try {
+        const firstArrivals = (): number[] => [...new Set([...payloads(before, topic), ...payloads(after, topic)])].filter((payload) => acked.has(payload)).map(Number);
+        await after.waitFor('every acknowledged message', () => firstArrivals().length >= acked.size, 60_000);
+        expect(firstArrivals()).toEqual([...firstArrivals()].sort((a, b) => a - b));
+        await second.waitForStatus('the spool drained', (status) => status.services.bridge.spool.messages === 0);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await after.stop();
+    }
+  } finally {
+    publisher?.child.kill('SIGKILL');
+    await first?.stop();
+    await brokerStart();
+    await before.stop();
     dir.remove();
   }
 }, 180_000);
