@@ -1,7 +1,7 @@
 /**
  * A minimal MQTT 3.1.1 client on mqtt-packet for the bridge benchmark: a
- * publisher that keeps a window of QoS 1 messages in flight, each stamped
- * with its send time, and a subscriber that records when each arrived.
+ * publisher that keeps a window of QoS 1 messages in flight (or sends them
+ * at a steady rate), each stamped with its send time, and a subscriber that records when each arrived.
  * Figures only; nothing here asserts.
  */
 import { once } from 'node:events';
@@ -70,31 +70,52 @@ export async function subscriber(target: Target, filter: string): Promise<{ late
   };
 }
 
-/** Publishes `count` QoS 1 messages with `window` in flight; resolves when all were acknowledged. Returns the ms it took. */
-export async function publishLoad(target: Target, topic: string, count: number, window: number, payloadBytes = 64): Promise<number> {
+export interface LoadOptions {
+  /** At most this many unacknowledged at once. */
+  window: number;
+  payloadBytes?: number;
+  /** Paced: a steady this many a second (open loop: a message goes when due, not when the last was acknowledged). */
+  perSecond?: number;
+}
+
+/**
+ * Publishes `count` QoS 1 messages, as fast as the window allows or paced;
+ * resolves when all were acknowledged. Returns the ms it took.
+ */
+export async function publishLoad(target: Target, topic: string, count: number, options: LoadOptions): Promise<number> {
+  const { window, payloadBytes = 64, perSecond } = options;
   const client = await connectClient(target, `bench-pub-${process.pid}`);
   const padding = 'x'.repeat(Math.max(0, payloadBytes - 20));
   let sent = 0;
   let acked = 0;
+  let pacer: NodeJS.Timeout | undefined;
   const started = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const sendOne = (): void => {
-      sent++;
-      const stamp = (performance.now() + performance.timeOrigin).toFixed(3);
-      client.send({ cmd: 'publish', topic, qos: 1, retain: false, dup: false, messageId: ((sent - 1) % 65535) + 1, payload: Buffer.from(`${stamp} ${padding}`) });
-    };
-    client.on('puback', (packet) => {
-      if (packet.reasonCode !== undefined && packet.reasonCode >= 0x80) reject(new Error(`PUBACK ${packet.reasonCode}`));
-      acked++;
-      if (acked === count) resolve();
-      else if (sent < count) sendOne();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const sendOne = (): void => {
+        sent++;
+        const stamp = (performance.now() + performance.timeOrigin).toFixed(3);
+        client.send({ cmd: 'publish', topic, qos: 1, retain: false, dup: false, messageId: ((sent - 1) % 65535) + 1, payload: Buffer.from(`${stamp} ${padding}`) });
+      };
+      const due = (): number => (perSecond === undefined ? count : Math.min(count, Math.floor(((performance.now() - started) * perSecond) / 1000) + 1));
+      const sendDue = (): void => {
+        while (sent < due() && sent - acked < window) sendOne();
+      };
+      client.on('puback', (packet) => {
+        if (packet.reasonCode !== undefined && packet.reasonCode >= 0x80) reject(new Error(`PUBACK ${packet.reasonCode}`));
+        acked++;
+        if (acked === count) resolve();
+        else sendDue();
+      });
+      client.socket.once('close', () => acked < count && reject(new Error(`closed after ${acked} acks`)));
+      if (perSecond !== undefined) pacer = setInterval(sendDue, 1);
+      sendDue();
     });
-    client.socket.once('close', () => acked < count && reject(new Error(`closed after ${acked} acks`)));
-    while (sent < Math.min(window, count)) sendOne();
-  });
-  const elapsed = performance.now() - started;
-  client.close();
-  return elapsed;
+  } finally {
+    clearInterval(pacer);
+    client.close();
+  }
+  return performance.now() - started;
 }
 
 export const percentile = (values: number[], p: number): number => {
