@@ -179,7 +179,8 @@ const bundles = [
   { entryPoints: [chunks['aws-crt.cjs'].entry], outfile: join(out, 'aws-crt.cjs'), plugins: [awsCrtBindingPlugin] },
   { entryPoints: [chunks['x509.cjs'].entry], outfile: join(out, 'x509.cjs') },
   // The parser needs bl's BufferList only; bl's stream wrapper would bring all of readable-stream (78 KB).
-  { entryPoints: [chunks['mqtt-packet.cjs'].entry], outfile: join(out, 'mqtt-packet.cjs'), alias: { bl: 'bl/BufferList.js' } },
+  // debug: see bundle/no-debug.cjs.
+  { entryPoints: [chunks['mqtt-packet.cjs'].entry], outfile: join(out, 'mqtt-packet.cjs'), alias: { bl: 'bl/BufferList.js', debug: join(root, 'bundle/no-debug.cjs') } },
 ];
 
 rmSync(out, { recursive: true, force: true });
