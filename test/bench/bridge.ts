@@ -9,6 +9,8 @@
  * the burst grew), * the offline ingest rate (each message fsync'd in the spool before its
  * PUBACK) and the replay rate after reconnect. Figures only.
  *
+ * The agent runs with its unit's NODE_OPTIONS (meta-trustlink/.../trustlink.service).
+ *
  *   node test/bench/run.mjs test/bench/bridge.ts      (after node bundle/build.mjs)
  *   Run with: env -u NODE_EXTRA_CA_CERTS -u SSL_CERT_FILE
  */
@@ -20,6 +22,7 @@ import { startBridgeAgent, type BridgeAgent } from '../helpers/bridge-agent.js';
 import { fileClientCert } from '../helpers/mqtt-clients.js';
 import { freePort } from '../helpers/ports.js';
 import { createStack } from '../helpers/stack.js';
+import { unitVariables } from '../integration/units/unit-file.js';
 import { percentile, publishLoad, rssMiB, subscriber, type Target } from './mqtt-load.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
@@ -42,6 +45,8 @@ try {
   const bridgeKey = await fileClientCert(stack, 'mosquitto-bridge');
   const upstream: Target = { host: 'localhost', port: stack.broker.port, tls: { ca: stack.pki.caFile, cert: watcher.cert, key: watcher.key } };
   const rows: string[][] = [];
+  // The agent as its unit runs it: with the unit's Node options.
+  const agentEnv = { ...stack.env, NODE_OPTIONS: unitVariables('trustlink.service').NODE_OPTIONS };
 
   /**
    * Throughput with WINDOW in flight, and latency three ways: with that window full (mostly time in the
@@ -89,7 +94,7 @@ try {
   children.push(mosquitto);
   await settle(1_500);
 
-  const agent = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: join(stack.dir, 'agent'), extra: ['--upstream-flow-control', 'none'] });
+  const agent = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: agentEnv, dir: join(stack.dir, 'agent'), extra: ['--upstream-flow-control', 'none'] });
   agents.push(agent);
   const pid = agent.agent.child.pid as number;
   await settle(3_000);
@@ -109,7 +114,7 @@ try {
   // 10,000 spooled: an agent that cannot reach the broker (a port nobody serves).
   const spoolDir = join(stack.dir, 'spooling');
   const offlineArgs = stack.args.map((arg, index) => (stack.args[index - 1] === '--port' ? String(localPort + 1) : arg));
-  const offline = await startBridgeAgent({ args: [...offlineArgs, '--client-id', 'thing-1'], env: stack.env, dir: spoolDir, waitConnected: false });
+  const offline = await startBridgeAgent({ args: [...offlineArgs, '--client-id', 'thing-1'], env: agentEnv, dir: spoolDir, waitConnected: false });
   agents.push(offline);
   const ingestMs = await publishLoad({ path: offline.socket }, 'bench-replay/x', SPOOLED, { window: WINDOW, payloadBytes: 100 });
   const spooled = (await offline.waitForStatus('all spooled', (status) => status.services.bridge.spool.messages === SPOOLED)).services.bridge.spool;
@@ -123,7 +128,7 @@ try {
   // Replay: the same spool, now with the broker in reach.
   const sub = await subscriber(upstream, 'bench-replay/#');
   const replayStarted = performance.now() + performance.timeOrigin;
-  const online = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: stack.env, dir: spoolDir, extra: ['--upstream-flow-control', 'none'] });
+  const online = await startBridgeAgent({ args: [...stack.args, '--client-id', 'thing-1'], env: agentEnv, dir: spoolDir, extra: ['--upstream-flow-control', 'none'] });
   agents.push(online);
   await sub.waitFor(SPOOLED, 120_000);
   const replaySeconds = ((sub.arrivals.at(-1) as number) - (sub.arrivals[0] as number)) / 1000;

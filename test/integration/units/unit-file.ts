@@ -19,6 +19,14 @@ export function unitValues(unit: string, key: string): string[] {
     .map((line) => line.slice(key.length + 1));
 }
 
+/** A unit's Environment= assignments as variables (a value may hold `=` itself). */
+export function unitVariables(unit: string): Record<string, string> {
+  return Object.fromEntries(unitValues(unit, 'Environment').map((assignment) => {
+    const at = assignment.indexOf('=');
+    return [assignment.slice(0, at), assignment.slice(at + 1)];
+  }));
+}
+
 /** ExecStart= as argv after the binary; throws unless it is one plain `/usr/bin/trustlink ...` line. */
 export function execStartArgs(unit: string): string[] {
   const lines = unitValues(unit, 'ExecStart');

@@ -13,7 +13,7 @@ import { createNotifySocket, type NotifySocket } from '../../helpers/notify-sock
 import { TRUSTLINK } from '../../helpers/paths.js';
 import { run, RunningCli } from '../../helpers/run.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
-import { conditions, execStartArgs, INSTALLED_BINARY, UNIT_FILES as FILES, UNITS, unitValues } from './unit-file.js';
+import { conditions, execStartArgs, INSTALLED_BINARY, UNIT_FILES as FILES, UNITS, unitValues, unitVariables } from './unit-file.js';
 
 let stack: TestStack;
 let notify: NotifySocket;
@@ -42,8 +42,7 @@ function unitEnvironment(unit: string, name: string): NodeJS.ProcessEnv {
     endpoint: 'localhost', port: stack.broker.port, caFile: stack.pki.caFile, certFile: stack.token.certFile,
     key: stack.token.keyUri, pkcs11Module: stack.token.modulePath, thingName: `thing-${name}`,
   }));
-  const fromUnit = Object.fromEntries(unitValues(unit, 'Environment').map((assignment) => assignment.split('=', 2) as [string, string]));
-  return { ...stack.env, ...fromUnit, TRUSTLINK_CONFIG: config, RUNTIME_DIRECTORY: runtime, CREDENTIALS_DIRECTORY: credentials };
+  return { ...stack.env, ...unitVariables(unit), TRUSTLINK_CONFIG: config, RUNTIME_DIRECTORY: runtime, CREDENTIALS_DIRECTORY: credentials };
 }
 
 describe.each(UNITS)('%s', (unit) => {
