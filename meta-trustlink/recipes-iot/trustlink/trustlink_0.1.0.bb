@@ -9,7 +9,7 @@ SECTION = "net"
 # each listed with its text in LICENSES.
 LICENSE = "Apache-2.0 & MIT & BSD-3-Clause & 0BSD"
 LIC_FILES_CHKSUM = "file://LICENSE;md5=3b83ef96387f14655fc854ddc3c6bd57 \
-                    file://LICENSES;md5=ddfbd2f121baf6c2255eff03e3022a7a"
+                    file://LICENSES;md5=a1b45045c39843b49ca2897cb1ee39ef"
 
 # aws-crt ships native addons for aarch64 and x86-64 glibc only: none for
 # 32-bit ARM (armv7), and its npm package lacks the C sources to build one, so

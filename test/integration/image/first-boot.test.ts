@@ -17,7 +17,7 @@ import { createFleetStack, TEMPLATE, type FleetStack } from '../../helpers/fleet
 import { createNotifySocket, type NotifySocket } from '../../helpers/notify-socket.js';
 import { REPO } from '../../helpers/paths.js';
 import { RunningCli } from '../../helpers/run.js';
-import { execStartArgs, unitValues, unmetCondition } from '../units/unit-file.js';
+import { execStartArgs, unitValues, unitVariables, unmetCondition } from '../units/unit-file.js';
 import { doInstall, RECIPE_FILES, writeStagedWrapper } from './recipe.js';
 
 const PROVISION = 'trustlink-provision.service';
@@ -57,7 +57,7 @@ function unitEnvironment(unit: string): NodeJS.ProcessEnv {
   }
   const env: NodeJS.ProcessEnv = {
     PATH: '/usr/bin:/bin', HOME: '/nonexistent', USER: SERVICE_USER, LOGNAME: SERVICE_USER,
-    ...Object.fromEntries(unitValues(unit, 'Environment').map((assignment) => assignment.split('=', 2) as [string, string])),
+    ...unitVariables(unit),
     // Where SoftHSM2 keeps this test's token; a device names its own in /etc/softhsm2.conf.
     ...fleet.stack.token.moduleEnv,
     TRUSTLINK_CONFIG: image('etc/trustlink/config.json'),
