@@ -13,7 +13,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
@@ -21,7 +21,6 @@ import type { IConnectPacket } from 'mqtt-packet';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Mosquitto } from '../helpers/mosquitto.js';
 import type { TestPki } from '../helpers/pki.js';
-import { freePort } from '../helpers/ports.js';
 import { createCognitoService, type CognitoService } from './cognito.js';
 import { verifyCustomAuth, type AuthorizerConfig } from './custom-auth-verify.js';
 import { readConnect, refuse, relay } from './relay.js';
@@ -81,8 +80,15 @@ async function relayIdentity(dir: string, pki: TestPki): Promise<{ cert: string;
 const verifiedCn = (socket: TLSSocket): { certificateCn?: string } =>
   socket.authorized ? { certificateCn: String(socket.getPeerCertificate().subject?.CN ?? '') } : {};
 
-function listen(server: { listen(port: number, host: string, done: () => void): unknown }, host: string, port: number): Promise<void> {
-  return new Promise((resolve) => server.listen(port, host, resolve));
+/** Listens on a port the kernel picks (picked and bound at once: no other test can take it in between). */
+function listen(server: NetServer, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
 
 export async function startStandin(options: StandinOptions): Promise<Standin> {
@@ -151,7 +157,8 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
 
   const standin: Standin = {
     host,
-    ports: { mtls: await freePort(host), custom: await freePort(host), websocket: await freePort(host), cognito: await freePort(host) },
+    // Set once the servers listen, below.
+    ports: { mtls: 0, custom: 0, websocket: 0, cognito: 0 },
     region: options.region,
     seen,
     cognito,
@@ -209,9 +216,6 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     server.on('secureConnection', (socket: TLSSocket) => socket.on('error', () => socket.destroy()));
     server.on('tlsClientError', () => undefined);
   }
-  await listen(mtls, host, standin.ports.mtls);
-  await listen(custom, host, standin.ports.custom);
-  await listen(websocket, host, standin.ports.websocket);
-  await listen(cognitoServer, host, standin.ports.cognito);
+  standin.ports = { mtls: await listen(mtls, host), custom: await listen(custom, host), websocket: await listen(websocket, host), cognito: await listen(cognitoServer, host) };
   return standin;
 }
