@@ -37,7 +37,9 @@ const PACED_MESSAGES = 5_000;
 const SETTLE_AFTER_BURST_MS = 60_000;
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const stack = await createStack('bench-bridge');
+// The watcher on the upstream broker shares 2 cores with the load; mosquitto's default (1000 queued a
+// client) drops messages for a subscriber that falls behind, which would measure the watcher.
+const stack = await createStack('bench-bridge', { brokerConfig: () => ['max_queued_messages 0'] });
 const children: ChildProcess[] = [];
 const agents: BridgeAgent[] = [];
 try {
@@ -77,6 +79,9 @@ try {
       const alone = [percentile(sub.latenciesMs, 50), percentile(sub.latenciesMs, 99)];
       rows.push([name, rate.toFixed(0), ...[...loaded, ...paced, ...alone].map((ms) => ms.toFixed(2))]);
       return rate;
+    } catch (error) {
+      const drops = stack.broker.log.filter((line) => line.includes('dropped'));
+      throw new Error(`${name}: ${(error as Error).message}; upstream broker: ${drops.join(' | ') || 'dropped nothing'}`);
     } finally {
       sub.close();
     }

@@ -19,9 +19,15 @@ export function unitValues(unit: string, key: string): string[] {
     .map((line) => line.slice(key.length + 1));
 }
 
-/** A unit's Environment= assignments as variables (a value may hold `=` itself). */
+/**
+ * A unit's Environment= assignments as variables: one a line, plain or wholly in double quotes
+ * (a value may hold `=` and, quoted, spaces). Throws on other quoting, which this does not parse.
+ */
 export function unitVariables(unit: string): Record<string, string> {
-  return Object.fromEntries(unitValues(unit, 'Environment').map((assignment) => {
+  return Object.fromEntries(unitValues(unit, 'Environment').map((line) => {
+    const quoted = /^"[^"\\]*"$/.test(line);
+    if (!quoted && /["'\\\s]/.test(line)) throw new Error(`${unit}: Environment=${line} is quoted in a way this parser does not read`);
+    const assignment = quoted ? line.slice(1, -1) : line;
     const at = assignment.indexOf('=');
     return [assignment.slice(0, at), assignment.slice(at + 1)];
   }));
