@@ -6,20 +6,36 @@
 // bundles beside it are compiled with the code V8 saved there last time, and
 // the code (with the functions this run compiled lazily) is saved when the
 // process exits. V8 itself rejects a cache made by another V8 version, flags or
-// source; a rejected or unreadable cache is only slower, never an error.
+// source; a rejected or unreadable cache is only slower, never an error. Each set
+// of Node options has a cache of its own.
 const { closeSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } = require("node:fs");
 const Module = require("node:module");
 const { basename, dirname, join } = require("node:path");
 const vm = require("node:vm");
 
+/**
+ * "" without Node options, else "-o" and a hash of them: V8 refuses code cached under other
+ * flags, so the agent (run with --jitless) and the one-shot commands keep a cache each instead
+ * of overwriting each other's. FNV-1a: node:crypto would cost more to load than it saves.
+ */
+function optionsTag() {
+  const options = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ").trim();
+  if (options === "") return "";
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < options.length; index++) hash = Math.imul(hash ^ options.charCodeAt(index), 0x01000193);
+  return `-o${(hash >>> 0).toString(16).padStart(8, "0")}`;
+}
+
 module.exports = function useCompileCache(cacheDir, buildId) {
   const bundleDir = __dirname;
   const compile = Module.prototype._compile;
   const toSave = [];
+  // The build and Node's version name the cache (a new build or Node starts a new one), then the options.
+  const release = `${buildId}-${process.version}`;
+  const tag = optionsTag();
   Module.prototype._compile = function compileWithCache(content, filename) {
     if (dirname(filename) !== bundleDir) return compile.call(this, content, filename);
-    // The build and Node's version name the cache: a new build or Node starts a new one.
-    const cacheFile = join(cacheDir, `${basename(filename)}-${buildId}-${process.version}.v8`);
+    const cacheFile = join(cacheDir, `${basename(filename)}-${release}${tag}.v8`);
     let cachedData;
     try {
       cachedData = readFileSync(cacheFile);
@@ -45,8 +61,10 @@ module.exports = function useCompileCache(cacheDir, buildId) {
         }
         renameSync(partial, cacheFile);
         // The caches of earlier builds (or Node versions) of this bundle are never read again.
+        const ofThisRelease = `${bundle}-${release}`;
         for (const name of readdirSync(cacheDir)) {
-          if (name.startsWith(`${bundle}-`) && name.endsWith(".v8") && name !== basename(cacheFile)) unlinkSync(join(cacheDir, name));
+          const current = name === `${ofThisRelease}.v8` || name.startsWith(`${ofThisRelease}-o`);
+          if (name.startsWith(`${bundle}-`) && name.endsWith(".v8") && !current) unlinkSync(join(cacheDir, name));
         }
       } catch {}
     }

@@ -99,8 +99,9 @@ it('keeps V8\'s compiled code of the bundles in the user\'s cache folder, and go
     expect(readdirSync(folder).length).toBeGreaterThan(0);
     return;
   }
-  const ours = readdirSync(folder).filter((name) => name.endsWith('.v8'));
-  expect(ours.map((name) => name.replace(/-[0-9a-f]{16}-v[\d.]+\.v8$/, '')).sort()).toEqual(['aws-crt.cjs', 'trustlink.cjs']);
+  const caches = (): string[] => readdirSync(folder).filter((name) => name.endsWith('.v8')).sort();
+  const ours = caches();
+  expect(ours.map((name) => name.replace(/-[0-9a-f]{16}-v[\d.]+\.v8$/, ''))).toEqual(['aws-crt.cjs', 'trustlink.cjs']);
   for (const name of ours) expect(statSync(join(folder, name)).mode & 0o777, name).toBe(0o600);
   // A cache that V8 refuses (here: garbage) is compiled past and written again.
   const damaged = join(folder, ours.find((name) => name.startsWith('trustlink.cjs')) as string);
@@ -112,6 +113,15 @@ it('keeps V8\'s compiled code of the bundles in the user\'s cache folder, and go
   expect(readFileSync(damaged).length).toBeGreaterThan(1000);
   expect(existsSync(stale)).toBe(false);
   expect(await publish('cache-3')).toMatchObject({ code: 0, stdout: published });
+  // Other Node options (the agent's unit runs --jitless) get caches of their own; those without stay as they were.
+  const saved = ours.map((name) => statSync(join(folder, name)).mtimeMs);
+  const jitless = await runCopied(['publish', ...stack.args, '--client-id', 'cache-4', '--topic', 'test/cache', '--message', 'cached'],
+    [`SOFTHSM2_CONF=${stack.token.env.SOFTHSM2_CONF}`, `XDG_CACHE_HOME=${cacheHome}`, 'NODE_OPTIONS=--jitless']);
+  expect(jitless).toMatchObject({ code: 0, stdout: published });
+  expect(await publish('cache-5')).toMatchObject({ code: 0, stdout: published });
+  expect(caches()).toHaveLength(4);
+  expect(caches().filter((name) => /-o[0-9a-f]{8}\.v8$/.test(name))).toHaveLength(2);
+  expect(ours.map((name) => statSync(join(folder, name)).mtimeMs)).toEqual(saved);
 });
 
 it('has a trap that does catch ldd: aws-crt as published on npm runs it', async () => {
