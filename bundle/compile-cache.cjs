@@ -16,7 +16,8 @@ const vm = require("node:vm");
 /**
  * "" without Node options, else "-o" and a hash of them: V8 refuses code cached under other
  * flags, so the agent (run with --jitless) and the one-shot commands keep a cache each instead
- * of overwriting each other's. FNV-1a: node:crypto would cost more to load than it saves.
+ * of overwriting each other's. v8.cachedDataVersionTag() would be the exact key, and node:crypto
+ * a stock hash, but loading either takes 2-3 ms of the start this cache is there to shorten.
  */
 function optionsTag() {
   const options = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" ").trim();
