@@ -29,14 +29,22 @@ export interface StandinStack {
 
 export async function createStandinStack(name: string): Promise<StandinStack> {
   const stack = await createStack(name);
-  const signer = await createSoftHsmToken(join(stack.dir, 'signer'), stack.pki, { label: 'signer', keyLabel: 'authkey', keyType: 'rsa:2048', cn: 'authorizer' });
-  const standin = await startStandin({
-    dir: stack.dir,
-    pki: stack.pki,
-    broker: stack.broker,
-    region: REGION,
-    authorizer: { ...AUTHORIZER, publicKeyPem: readFileSync(join(signer.dir, 'authkey.pub.pem'), 'utf8') },
-  });
+  let signer: TestToken;
+  let standin: Standin;
+  try {
+    signer = await createSoftHsmToken(join(stack.dir, 'signer'), stack.pki, { label: 'signer', keyLabel: 'authkey', keyType: 'rsa:2048', cn: 'authorizer' });
+    standin = await startStandin({
+      dir: stack.dir,
+      pki: stack.pki,
+      broker: stack.broker,
+      region: REGION,
+      authorizer: { ...AUTHORIZER, publicKeyPem: readFileSync(join(signer.dir, 'authkey.pub.pem'), 'utf8') },
+    });
+  } catch (error) {
+    // The stack's mosquitto is a process of its own: a failed set-up must not leave it running.
+    await stack.close();
+    throw error;
+  }
   const { token } = stack;
   return {
     stack,
