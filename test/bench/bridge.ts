@@ -6,8 +6,8 @@
  * key: mosquitto cannot use the token without an OpenSSL engine). Then the
  * agent's RSS idle and with 10,000 spooled messages beside an idle node
  * (3 s after the burst that spooled them, and once V8 has given back what
- * the burst grew), * the offline ingest rate (each message fsync'd in the spool before its
- * PUBACK) and the replay rate after reconnect. Figures only.
+ * the burst grew), the offline ingest rate (each message fsync'd in the
+ * spool before its PUBACK) and the replay rate after reconnect. Figures only.
  *
  * The agent runs with its unit's NODE_OPTIONS (meta-trustlink/.../trustlink.service).
  *
@@ -60,6 +60,7 @@ try {
       sub.latenciesMs.length = 0;
       sub.arrivals.length = 0;
     };
+    const p50p99 = (): number[] => [percentile(sub.latenciesMs, 50), percentile(sub.latenciesMs, 99)];
     try {
       await publishLoad(local, `${topic}/warm`, 500, { window: WINDOW });
       await sub.waitFor(500, 30_000);
@@ -68,15 +69,15 @@ try {
       await publishLoad(local, `${topic}/x`, MESSAGES, { window: WINDOW });
       await sub.waitFor(MESSAGES, 120_000);
       const rate = MESSAGES / (((sub.arrivals.at(-1) as number) - started) / 1000);
-      const loaded = [percentile(sub.latenciesMs, 50), percentile(sub.latenciesMs, 99)];
+      const loaded = p50p99();
       reset();
       await publishLoad(local, `${topic}/paced`, PACED_MESSAGES, { window: WINDOW, perSecond: PACED_PER_SECOND });
       await sub.waitFor(PACED_MESSAGES, 60_000);
-      const paced = [percentile(sub.latenciesMs, 50), percentile(sub.latenciesMs, 99)];
+      const paced = p50p99();
       reset();
       await publishLoad(local, `${topic}/one`, LATENCY_MESSAGES, { window: 1 });
       await sub.waitFor(LATENCY_MESSAGES, 60_000);
-      const alone = [percentile(sub.latenciesMs, 50), percentile(sub.latenciesMs, 99)];
+      const alone = p50p99();
       rows.push([name, rate.toFixed(0), ...[...loaded, ...paced, ...alone].map((ms) => ms.toFixed(2))]);
       return rate;
     } catch (error) {

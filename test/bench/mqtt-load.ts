@@ -1,7 +1,8 @@
 /**
  * A minimal MQTT 3.1.1 client on mqtt-packet for the bridge benchmark: a
  * publisher that keeps a window of QoS 1 messages in flight (or sends them
- * at a steady rate), each stamped with its send time, and a subscriber that records when each arrived.
+ * at a steady rate), each stamped with its send time, and a subscriber that
+ * records when each arrived.
  * Figures only; nothing here asserts.
  */
 import { once } from 'node:events';
