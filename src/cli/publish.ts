@@ -44,7 +44,7 @@ Examples:
   return command.action(async (flags: PublishFlags, self: Command) => {
     const { loaded, log, output, connectionInputs } = createContext(self, ['connection']);
     const qos = Number(flags.qos) as 0 | 1;
-    const connection = await connect(loaded.config, log, { retry: false, ...connectionInputs });
+    const connection = await connect(loaded.config, log, { retry: false, ...connectionInputs, singlePublish: flags.count === 1 });
     try {
       const started = Date.now();
       // QoS 1 publishes are pipelined: aws-crt keeps them in flight and each promise settles on its PUBACK.

@@ -44,7 +44,7 @@ export async function startConnection(config: Config, log: Logger, options: Conn
     release();
     throw error;
   }
-  log.debug('connecting', { endpoint: settings.endpoint, port: settings.port, auth: config.auth, clientId: settings.clientId, mqtt: settings.version, alpn: settings.tls.alpn });
+  log.debug('connecting', { endpoint: settings.endpoint, port: settings.port, auth: config.auth, clientId: settings.clientId, mqtt: settings.version, alpn: settings.tls.alpn, flowControl: settings.flowControl });
   const live = session;
   return {
     session: live,

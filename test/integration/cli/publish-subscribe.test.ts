@@ -34,6 +34,17 @@ describe.each(['softhsm', 'tpm'] as const)('with a %s key', (kind) => {
     });
   });
 
+  it('sends a single message without aws-crt\'s pacing to AWS IoT Core limits, and several with it', async () => {
+    const flowControlOf = async (count: string): Promise<unknown> => {
+      const published = await trustlink(['--json', 'publish', ...stack.args, '--log-level', 'debug', '--client-id', `pace-${count}`, '--topic', 'test/pace', '--message', 'm', '--count', count], stack.env);
+      expect(published.code).toBe(0);
+      const connecting = published.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((entry) => entry.message === 'connecting');
+      return connecting?.flowControl;
+    };
+    expect(await flowControlOf('1')).toBe('none');
+    expect(await flowControlOf('2')).toBe('aws-iot');
+  });
+
   it('prints bare payloads, one per line, without --json', async () => {
     const subscriber = new RunningCli(['subscribe', ...stack.args, '--client-id', 'sub-plain', '--topic', 'test/plain', '--count', '2'], stack.env);
     await subscriber.waitFor('subscription', () => subscriber.countLogs('subscribed') === 1);
