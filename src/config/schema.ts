@@ -113,7 +113,7 @@ export const SETTINGS = {
   spoolMaxBytes: integer({ help: 'largest the spool may grow on disk, in bytes; past it new QoS 1 messages are refused', flag: 'spool-max-bytes', value: 'bytes', groups: ['agent'] },
     { min: 65_536, default: 64 * 1024 * 1024 }),
   upstreamFlowControl: choice(FLOW_CONTROLS, {
-    help: 'aws-iot: aws-crt holds publishes to AWS IoT Core\'s limits (100/s, MQTT 5); none: no client-side limit, for other brokers and benchmarks',
+    help: 'aws-iot: aws-crt holds publishes to AWS IoT Core\'s limits (100/s, MQTT 5; a connection that publishes once, as publish --count 1 and the self-test, goes unpaced); none: no client-side limit, for other brokers and benchmarks',
     flag: 'upstream-flow-control', value: 'mode', groups: ['agent'],
   }, 'aws-iot'),
   // Fleet provisioning: flat keys, like auth, so env and flag layering stay one level deep.

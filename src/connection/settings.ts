@@ -67,7 +67,7 @@ function websocketFor(config: Config, endpoint: string, caPem: string | undefine
 export interface ConnectionInputs {
   env?: NodeJS.ProcessEnv;
   sigv4Credentials?: SigningCredentialsFactory;
-  /** The connection sends one publish, then closes (publish --count 1). */
+  /** The connection publishes once, then closes (publish --count 1, the self-test's round trip). */
   singlePublish?: boolean;
 }
 

@@ -310,7 +310,10 @@ export const tlsCheck: SelftestCheck = {
       return fail(`the device refuses the broker's certificate: ${server.reason}`, 'check caFile (for AWS IoT: Amazon Root CA 1) and that endpoint is the iot:Data-ATS endpoint the certificate names');
     }
     try {
-      const connection = await connect(config, context.log, { retry: false, env: context.env, sigv4Credentials: sigv4CredentialsFor(config, context.log, context.env) });
+      // The round trip publishes once: singlePublish spares it aws-crt's pacing.
+      const connection = await connect(config, context.log, {
+        retry: false, env: context.env, sigv4Credentials: sigv4CredentialsFor(config, context.log, context.env), singlePublish: true,
+      });
       context.cleanups.push(() => connection.close());
       context.connection = connection;
     } catch (error) {

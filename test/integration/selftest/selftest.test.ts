@@ -89,6 +89,13 @@ describe('a healthy device', () => {
     expect(statSync(reportFile).mode & 0o777).toBe(0o644);
   });
 
+  it('connects for its one round-trip publish without aws-crt\'s pacing to AWS IoT Core limits', async () => {
+    const { result, report } = await selftest(['--log-level', 'debug'], {}, { ...stack.env, TRUSTLINK_SELFTEST_TOPIC: 'selftest/pace' });
+    expect(check(report, 'pubsub').status).toBe('pass');
+    const connecting = result.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((entry) => entry.message === 'connecting');
+    expect(connecting?.flowControl).toBe('none');
+  });
+
   it('writes a report that validates against the published JSON Schema', async () => {
     const { report } = await selftest([]);
     const schema = JSON.parse(readFileSync(join(REPO, 'src/selftest/report.schema.json'), 'utf8'));
