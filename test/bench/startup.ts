@@ -125,10 +125,12 @@ try {
     const connectArgs = (id: string): string[] => ['connect', ...args, '--client-id', `bench-${kind}-${id}`];
     add({ name: `aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [CRT_SCRIPT], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-publish' } });
     add({ name: `trustlink publish --count 1 --qos 1, ${on}`, command: TRUSTLINK, args: publishArgs('publish'), env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
-    for (const [index, dir] of BEFORE.entries()) add({ name: `${dir}: trustlink publish, ${on}`, command: join(dir, 'trustlink'), args: publishArgs(`publish-${index}`), env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
+    // A compile cache of its own for each older build: saving one build's cache deletes the other builds' caches in the folder.
+    const beforeEnv = (index: number): NodeJS.ProcessEnv => ({ ...env, XDG_CACHE_HOME: join(stack.dir, `cache-before-${index}`) });
+    for (const [index, dir] of BEFORE.entries()) add({ name: `${dir}: trustlink publish, ${on}`, command: join(dir, 'trustlink'), args: publishArgs(`publish-${index}`), env: beforeEnv(index), versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
     add({ name: `aws-crt alone: connect, ${on}`, command: process.execPath, args: [CRT_SCRIPT, 'connect'], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-connect' } });
     add({ name: `trustlink connect, ${on}`, command: TRUSTLINK, args: connectArgs('connect'), env, versus: `aws-crt alone: connect, ${on}` });
-    for (const [index, dir] of BEFORE.entries()) add({ name: `${dir}: trustlink connect, ${on}`, command: join(dir, 'trustlink'), args: connectArgs(`connect-${index}`), env, versus: `aws-crt alone: connect, ${on}` });
+    for (const [index, dir] of BEFORE.entries()) add({ name: `${dir}: trustlink connect, ${on}`, command: join(dir, 'trustlink'), args: connectArgs(`connect-${index}`), env: beforeEnv(index), versus: `aws-crt alone: connect, ${on}` });
     for (const [what, extra] of [['selftest --no-network', ['--no-network']], ['selftest (network, round trip)', []]] as const) {
       const report = join(stack.dir, `selftest-${extra.length}.json`);
       const name = `trustlink ${what}, ${on}`;
