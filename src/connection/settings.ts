@@ -16,7 +16,7 @@ import { certSourceFrom, keySourceFrom, tokenKeySource } from '../identity/sourc
 import type { Logger } from '../log/log.js';
 import { alpnFor, AWS_IOT_CUSTOM_AUTH_ALPN } from './alpn.js';
 import { customAuthCredentials } from './custom-auth.js';
-import type { FlowControl, MqttSettings, WebsocketSettings } from './mqtt.js';
+import type { MqttSettings, WebsocketSettings } from './mqtt.js';
 import { requireRegion, sigv4Handshake } from './websocket-sigv4.js';
 
 /** A client ID unique to this process, for when none is configured: two clients sharing one kick each other off. */
@@ -71,16 +71,6 @@ export interface ConnectionInputs {
   singlePublish?: boolean;
 }
 
-/**
- * aws-crt's pacing to AWS IoT Core's per-connection limits holds even the
- * first publish ~10 ms after the CONNACK. One publish cannot exceed those
- * limits (100/s, and 512 KB/s against a payload of at most 128 KB), so it
- * goes unpaced; client ID and topic are checked before connecting either way.
- */
-export function flowControlFor(configured: FlowControl, singlePublish: boolean): FlowControl {
-  return singlePublish ? 'none' : configured;
-}
-
 export function prepareConnection(config: Config, log: Logger, inputs: ConnectionInputs = {}): PreparedConnection {
   const env = inputs.env ?? process.env;
   const endpoint = requireSetting(config, 'endpoint');
@@ -107,7 +97,10 @@ export function prepareConnection(config: Config, log: Logger, inputs: Connectio
     tls: { client: identity && { certPem: identity.certPem, key: identity.key }, caPem, alpn: alpnForMode(config, port) },
     websocket,
     credentials,
-    flowControl: flowControlFor(config.upstreamFlowControl, inputs.singlePublish === true),
+    // aws-crt's pacing to AWS IoT Core's per-connection limits holds even the first publish ~10 ms
+    // after the CONNACK. One publish cannot exceed them (100/s; 512 KB/s against a payload of at
+    // most 128 KB), and client ID and topic are checked before connecting either way.
+    flowControl: inputs.singlePublish ? 'none' : config.upstreamFlowControl,
   };
   return { settings, identity };
 }

@@ -42,6 +42,17 @@ export function parseEnvLines(text: string): Record<string, string> {
 }
 
 /** A long-running trustlink (subscribe, run), or with `file` any program, whose output lines can be awaited. */
+/** The JSON log lines of a trustlink's stderr (an optional syslog "<N>" prefix dropped); other lines are skipped. */
+export function jsonLogs(lines: string[]): Array<Record<string, unknown>> {
+  return lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line.replace(/^<\d>/, '')) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export class RunningCli {
   readonly child: ChildProcess;
   readonly stdoutLines: string[] = [];
@@ -67,13 +78,7 @@ export class RunningCli {
 
   /** JSON log lines on stderr. */
   logs(): Array<Record<string, unknown>> {
-    return this.stderrLines.flatMap((line) => {
-      try {
-        return [JSON.parse(line.replace(/^<\d>/, '')) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
+    return jsonLogs(this.stderrLines);
   }
 
   /** Waits until `predicate` holds, polling; throws with the output after timeoutMs. */

@@ -3,7 +3,7 @@
  * real SoftHSM2 token and in a TPM 2.0 simulator, over MQTT 5 and 3.1.1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunningCli, trustlink } from '../../helpers/run.js';
+import { jsonLogs, RunningCli, trustlink } from '../../helpers/run.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
 
 describe.each(['softhsm', 'tpm'] as const)('with a %s key', (kind) => {
@@ -38,7 +38,7 @@ describe.each(['softhsm', 'tpm'] as const)('with a %s key', (kind) => {
     const flowControlOf = async (count: string): Promise<unknown> => {
       const published = await trustlink(['--json', 'publish', ...stack.args, '--log-level', 'debug', '--client-id', `pace-${count}`, '--topic', 'test/pace', '--message', 'm', '--count', count], stack.env);
       expect(published.code).toBe(0);
-      const connecting = published.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((entry) => entry.message === 'connecting');
+      const connecting = jsonLogs(published.stderr.split('\n')).find((entry) => entry.message === 'connecting');
       return connecting?.flowControl;
     };
     expect(await flowControlOf('1')).toBe('none');

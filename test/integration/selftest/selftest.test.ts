@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certifyWithDates } from '../../helpers/certificates.js';
 import { ROLE_ALIAS, startProvider } from '../../helpers/credentials.js';
 import { REPO } from '../../helpers/paths.js';
-import { runChecked, trustlink, type RunResult } from '../../helpers/run.js';
+import { jsonLogs, runChecked, trustlink, type RunResult } from '../../helpers/run.js';
 import { createSoftHsmToken } from '../../helpers/softhsm.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
 import type { CredentialsProviderStandIn } from '../../standin/credentials-provider.js';
@@ -92,7 +92,7 @@ describe('a healthy device', () => {
   it('connects for its one round-trip publish without aws-crt\'s pacing to AWS IoT Core limits', async () => {
     const { result, report } = await selftest(['--log-level', 'debug'], {}, { ...stack.env, TRUSTLINK_SELFTEST_TOPIC: 'selftest/pace' });
     expect(check(report, 'pubsub').status).toBe('pass');
-    const connecting = result.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((entry) => entry.message === 'connecting');
+    const connecting = jsonLogs(result.stderr.split('\n')).find((entry) => entry.message === 'connecting');
     expect(connecting?.flowControl).toBe('none');
   });
 
