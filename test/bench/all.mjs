@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 const BENCH = import.meta.dirname;
 const REPORT = join(BENCH, '..', '..', 'BENCHMARKS.md');
-const OTHERS = ['hsm', 'credentials', 'modes', 'provision', 'spool', 'rotate', 'bridge', 'jobs'];
+const OTHERS = ['rtt', 'hsm', 'credentials', 'modes', 'provision', 'spool', 'rotate', 'bridge', 'jobs'];
 
 const run = (name, capture) => spawnSync(process.execPath, [join(BENCH, 'run.mjs'), join(BENCH, `${name}.ts`)], {
   encoding: 'utf8', stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], maxBuffer: 64 << 20,
