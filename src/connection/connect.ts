@@ -49,14 +49,14 @@ export async function startConnection(config: Config, log: Logger, options: Conn
   return {
     session: live,
     clientId: settings.clientId,
-    certificateExpiresAt: identity && new Date(identity.certificate.validTo).toISOString(),
+    certificateExpiresAt: identity?.cert.notAfter.toISOString(),
     // A refused handshake is explained before anyone sees it: which side refused, and why.
     firstConnect: live.start({ retry: options.retry }).catch(async (error: unknown) => {
       // Imported only then: it brings Node's tls, which a connection that works never needs.
       const { explainRefusal } = await import('../identity/handshake-refusal.js');
       throw await explainRefusal(error, {
         endpoint: settings.endpoint, port: settings.port, caPem: settings.tls.caPem, alpn: settings.tls.alpn,
-        timeoutMs: settings.connectTimeoutMs, deviceCertificate: identity?.certificate,
+        timeoutMs: settings.connectTimeoutMs, deviceCertificate: identity?.cert.x509,
       });
     }),
     async close() {

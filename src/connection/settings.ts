@@ -5,7 +5,6 @@
  * settings.
  */
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { requireSetting } from '../config/require.js';
 import type { Config } from '../config/schema.js';
 import type { SigningCredentialsFactory } from '../credentials/types.js';
@@ -14,6 +13,7 @@ import { readCaBundle } from '../identity/certificate.js';
 import { loadDeviceIdentity, type DeviceIdentity } from '../identity/device-identity.js';
 import { certSourceFrom, keySourceFrom, tokenKeySource } from '../identity/sources.js';
 import type { Logger } from '../log/log.js';
+import { nodeCrypto } from '../node-crypto.js';
 import { alpnFor, AWS_IOT_CUSTOM_AUTH_ALPN } from './alpn.js';
 import { customAuthCredentials } from './custom-auth.js';
 import type { MqttSettings, WebsocketSettings } from './mqtt.js';
@@ -21,7 +21,7 @@ import { requireRegion, sigv4Handshake } from './websocket-sigv4.js';
 
 /** A client ID unique to this process, for when none is configured: two clients sharing one kick each other off. */
 function defaultClientId(config: Config): string {
-  return config.thingName ?? `trustlink-${hostname()}-${randomBytes(3).toString('hex')}`;
+  return config.thingName ?? `trustlink-${hostname()}-${nodeCrypto().randomBytes(3).toString('hex')}`;
 }
 
 /** AWS IoT serves mTLS on 8883 (and 443 with ALPN); SigV4 and custom auth on 443 only. */
@@ -94,7 +94,7 @@ export function prepareConnection(config: Config, log: Logger, inputs: Connectio
     keepAliveSeconds: config.keepAliveSeconds,
     connectTimeoutMs: config.connectTimeoutMs,
     reconnect: { minDelayMs: config.reconnectMinDelayMs, maxDelayMs: config.reconnectMaxDelayMs },
-    tls: { client: identity && { certPem: identity.certPem, key: identity.key }, caPem, alpn: alpnForMode(config, port) },
+    tls: { client: identity && { certPem: identity.cert.certPem, key: identity.key }, caPem, alpn: alpnForMode(config, port) },
     websocket,
     credentials,
     // aws-crt's pacing to AWS IoT Core's per-connection limits holds even the first publish ~10 ms

@@ -6,11 +6,11 @@
  * Any trouble with it is logged and the command goes on without it:
  * credentials never land anywhere else.
  */
-import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import type { Logger } from '../log/log.js';
+import { nodeCrypto } from '../node-crypto.js';
 import { credentialsFromDocument, type ProviderDocument } from './provider-response.js';
 import { MAX_ANSWER_BYTES, type FetchedCredentials } from './provider-client.js';
 
@@ -32,7 +32,7 @@ export interface CacheKeyParts {
 
 /** A hash, so file names reveal nothing and any change of identity misses. */
 export function cacheKey(parts: CacheKeyParts): string {
-  return createHash('sha256')
+  return nodeCrypto().createHash('sha256')
     .update(JSON.stringify([parts.endpoint, parts.roleAlias, parts.thingName ?? null, parts.certificateFingerprint]))
     .digest('hex')
     .slice(0, 32);

@@ -50,7 +50,7 @@ export function targetCacheKey(target: CredentialsTarget): string {
  */
 function certificateIdentity(cert: string): string {
   if (isPkcs11Uri(cert)) return cert;
-  return readCertificateFile(cert).certificate.fingerprint256;
+  return readCertificateFile(cert).x509.fingerprint256;
 }
 
 export interface OpenedClient {
@@ -70,7 +70,7 @@ export async function openClientFor(config: Config, target: CredentialsTarget, t
       endpoint: target.endpoint,
       roleAlias: target.roleAlias,
       thingName: target.thingName,
-      tls: { client: { certPem: identity.certPem, key: identity.key }, caPem, alpn: [] },
+      tls: { client: { certPem: identity.cert.certPem, key: identity.key }, caPem, alpn: [] },
       timeoutMs,
     }, log);
     return { client, close };

@@ -4,10 +4,10 @@
  * The mode is set when the temp file is created, so the content is never
  * readable by others, not even for a moment.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TrustlinkError } from '../errors.js';
+import { nodeCrypto } from '../node-crypto.js';
 
 export interface AtomicWriteOptions {
   /** false: leave an existing file alone and return false (link(2) instead of rename(2), so no race). */
@@ -16,7 +16,7 @@ export interface AtomicWriteOptions {
 
 /** Returns false only when `replace` is false and the file already existed. */
 export function writeFileAtomic(path: string, content: string | Buffer, mode: number, options: AtomicWriteOptions = {}): boolean {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(dirname(path), `.${basename(path)}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
     // "wx": never follow or reuse an existing file at the temp name.

@@ -3,13 +3,13 @@
  * belong to (in a token, or a PEM file during development). Everything a
  * user can get wrong here is checked before any connection is attempted.
  */
-import { createPrivateKey, createPublicKey, type X509Certificate } from 'node:crypto';
 import { TrustlinkError } from '../errors.js';
 import type { Logger } from '../log/log.js';
 import type { Pin } from '../pkcs11/secret.js';
 import { readTokenCertificate } from '../pkcs11/token-certificate.js';
 import { openTokenKey, type TokenKey } from '../pkcs11/token.js';
 import { readTextFile } from '../files/read.js';
+import { nodeCrypto } from '../node-crypto.js';
 import { parseCertificate, readCertificateFile, type LoadedCertificate } from './certificate.js';
 import type { CertSource, KeySource } from './sources.js';
 
@@ -18,26 +18,21 @@ export type TlsKey =
   | { kind: 'file'; keyPem: string };
 
 export interface DeviceIdentity {
-  certPem: string;
-  certificate: X509Certificate;
+  cert: LoadedCertificate;
   key: TlsKey;
   /** The open token key when the key is in a token; callers close it when done. */
   tokenKey: TokenKey | undefined;
 }
 
-function spkiOfCertificate(certificate: X509Certificate): Buffer {
-  return certificate.publicKey.export({ type: 'spki', format: 'der' });
-}
-
-function describeSubject(certificate: X509Certificate): string {
-  return certificate.subject.replace(/\n/g, ', ');
+function describeSubject(cert: LoadedCertificate): string {
+  return cert.x509.subject.replace(/\n/g, ', ');
 }
 
 function openKeyFile(path: string): { keyPem: string; spki: Buffer } {
   const keyPem = readTextFile(path, 'private key file', 'pass --key with a PKCS#11 URI or a PEM key file');
   try {
-    const key = createPrivateKey(keyPem);
-    return { keyPem, spki: createPublicKey(key).export({ type: 'spki', format: 'der' }) };
+    const { createPrivateKey, createPublicKey } = nodeCrypto();
+    return { keyPem, spki: createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' }) };
   } catch (error) {
     throw new TrustlinkError('CONFIG_INVALID', `${path} is not an unencrypted PEM private key`, { cause: error });
   }
@@ -49,9 +44,7 @@ const TOKEN_SELECTORS = ['token', 'serial', 'manufacturer', 'model', 'slotId', '
 function readCertificateFromToken(source: Extract<CertSource, { kind: 'pkcs11' }>, tokenKey: TokenKey | undefined): LoadedCertificate {
   const namesToken = TOKEN_SELECTORS.some((selector) => source.uri[selector] !== undefined);
   const uri = namesToken || !tokenKey ? source.uri : { ...source.uri, token: tokenKey.token.label, serial: tokenKey.token.serial };
-  const der = readTokenCertificate({ modulePath: source.modulePath, uri });
-  const certificate = parseCertificate(der, source.text);
-  return { certPem: certificate.toString(), certificate };
+  return parseCertificate(readTokenCertificate({ modulePath: source.modulePath, uri }), source.text);
 }
 
 /**
@@ -85,25 +78,24 @@ export function loadDeviceIdentity(certSource: CertSource, keySource: KeySource,
     spki = file.spki;
     key = { kind: 'file', keyPem: file.keyPem };
   }
-  let loaded: LoadedCertificate;
+  let cert: LoadedCertificate;
   try {
-    loaded = readCertificate(tokenKey);
+    cert = readCertificate(tokenKey);
   } catch (error) {
     tokenKey?.close();
     throw error;
   }
-  const { certPem, certificate } = loaded;
-  if (new Date(certificate.validTo) < now) {
-    log.warn('the device certificate has expired; the server will refuse it', { cert: certName, validTo: certificate.validTo });
-  } else if (new Date(certificate.validFrom) > now) {
-    log.warn('the device certificate is not valid yet; is the clock right?', { cert: certName, validFrom: certificate.validFrom });
+  if (cert.notAfter < now) {
+    log.warn('the device certificate has expired; the server will refuse it', { cert: certName, validTo: cert.notAfter.toISOString() });
+  } else if (cert.notBefore > now) {
+    log.warn('the device certificate is not valid yet; is the clock right?', { cert: certName, validFrom: cert.notBefore.toISOString() });
   }
-  if (!spki.equals(spkiOfCertificate(certificate))) {
+  if (!spki.equals(cert.spki)) {
     tokenKey?.close();
     const keyName = keySource.kind === 'pkcs11' ? `token key "${key.kind === 'pkcs11' ? key.keyLabel ?? '?' : ''}" in token "${tokenKey?.token.label}"` : keySource.path;
-    throw new TrustlinkError('CERT_KEY_MISMATCH', `the certificate ${certName} (${describeSubject(certificate)}) was not issued for ${keyName}`, {
+    throw new TrustlinkError('CERT_KEY_MISMATCH', `the certificate ${certName} (${describeSubject(cert)}) was not issued for ${keyName}`, {
       hint: 'use the certificate made from this key\'s CSR, or point --key at the key the certificate belongs to',
     });
   }
-  return { certPem, certificate, key, tokenKey };
+  return { cert, key, tokenKey };
 }

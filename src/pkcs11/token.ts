@@ -3,8 +3,9 @@
  * names, logs in once, and reads the key's public half. The private key is
  * only ever used through the token (sign), never read.
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { ecSpki, rsaSpki } from '../der/spki.js';
 import { TrustlinkError } from '../errors.js';
+import { nodeCrypto } from '../node-crypto.js';
 import { constants as ck, Pkcs11Module, tokenError, resultName, type Handle, type Session, type SlotToken, type Template } from './native.js';
 
 export type { Pkcs11Module, SlotToken } from './native.js';
@@ -173,8 +174,6 @@ function unwrapEcPoint(point: Buffer): Buffer {
   return point;
 }
 
-const base64url = (buffer: Buffer): string => buffer.toString('base64url');
-
 export function publicKeySpki(session: Session, token: SlotToken, privateKey: Handle, keyId: Buffer | undefined, label: string | undefined): { spki: Buffer; algorithm: KeyAlgorithm } {
   const keyType = session.attributes(privateKey, [ck.CKA_KEY_TYPE]).get(ck.CKA_KEY_TYPE)?.readUInt32LE(0);
   const template: Template = [{ type: ck.CKA_CLASS, value: ck.CKO_PUBLIC_KEY }];
@@ -187,24 +186,12 @@ export function publicKeySpki(session: Session, token: SlotToken, privateKey: Ha
     const attributes = session.attributes(source, [ck.CKA_MODULUS, ck.CKA_PUBLIC_EXPONENT]);
     const n = attributes.get(ck.CKA_MODULUS);
     const e = attributes.get(ck.CKA_PUBLIC_EXPONENT);
-    if (n && e) {
-      const key = createPublicKey({ key: { kty: 'RSA', n: base64url(n), e: base64url(e) }, format: 'jwk' });
-      return { spki: key.export({ type: 'spki', format: 'der' }), algorithm: 'rsa' };
-    }
+    if (n && e) return { spki: rsaSpki(n, e), algorithm: 'rsa' };
   } else if (keyType === ck.CKK_EC && publicKey) {
     const attributes = session.attributes(publicKey, [ck.CKA_EC_PARAMS, ck.CKA_EC_POINT]);
     const params = attributes.get(ck.CKA_EC_PARAMS);
     const point = attributes.get(ck.CKA_EC_POINT);
-    const curve = params && EC_CURVES[params.toString('hex')];
-    if (curve && point) {
-      const raw = unwrapEcPoint(point);
-      const half = (raw.length - 1) / 2;
-      const key = createPublicKey({
-        key: { kty: 'EC', crv: curve, x: base64url(raw.subarray(1, 1 + half)), y: base64url(raw.subarray(1 + half)) },
-        format: 'jwk',
-      });
-      return { spki: key.export({ type: 'spki', format: 'der' }), algorithm: 'ec' };
-    }
+    if (params && EC_CURVES[params.toString('hex')] && point) return { spki: ecSpki(params, unwrapEcPoint(point)), algorithm: 'ec' };
   }
   throw new TrustlinkError('KEY_NOT_FOUND', `cannot read the public half of key "${label ?? hex(keyId)}" in token "${token.label}" (no matching public key object, or an unsupported key type)`, {
     hint: 'trustlink supports EC P-256/P-384/P-521 and RSA keys with a public key object of the same CKA_ID',
@@ -282,7 +269,7 @@ export function tokenKeyIn(opened: OpenToken, uri: Pkcs11Uri): TokenKey {
       try {
         if (algorithm === 'rsa') return session.sign({ mechanism: ck.CKM_SHA256_RSA_PKCS }, privateKey, data);
         // CKM_ECDSA signs a digest the caller made; not every token offers CKM_ECDSA_SHA256.
-        const digest = createHash('sha256').update(data).digest();
+        const digest = nodeCrypto().createHash('sha256').update(data).digest();
         return session.sign({ mechanism: ck.CKM_ECDSA }, privateKey, digest);
       } catch (error) {
         throw tokenError(error, `signing with key "${keyLabel ?? hex(keyId)}" in token "${token.label}"`);

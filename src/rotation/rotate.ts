@@ -100,7 +100,7 @@ function oldIdentity(keyText: string, config: Config, env: NodeJS.ProcessEnv): I
 /** The token the old key is in, with another object label. */
 /** The old certificate's AWS IoT ID, read before anything changes. */
 function oldCertificateId(config: Config, certFile: string, env: NodeJS.ProcessEnv): string {
-  const { certificate } = certificateReader(certSourceFrom(certFile, config, keySourceFrom({ ...config, certFile }, env)))(undefined);
+  const { x509: certificate } = certificateReader(certSourceFrom(certFile, config, keySourceFrom({ ...config, certFile }, env)))(undefined);
   return awsCertificateId(certificate);
 }
 

@@ -41,7 +41,7 @@ export function daysToExpiry(certificate: X509Certificate, now = new Date()): nu
 function currentCertificate(deps: ScheduleDeps): X509Certificate | undefined {
   const { config } = deps;
   if (config.certFile === undefined || config.key === undefined) return undefined;
-  return certificateReader(certSourceFrom(config.certFile, config, keySourceFrom(config, deps.env)))(undefined).certificate;
+  return certificateReader(certSourceFrom(config.certFile, config, keySourceFrom(config, deps.env)))(undefined).x509;
 }
 
 function rotationPlan(deps: ScheduleDeps, retire: RotationPlan['retire']): RotationPlan {

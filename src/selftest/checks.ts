@@ -207,7 +207,7 @@ export const certificateCheck: SelftestCheck = {
   timeoutMs: 1_000,
   run(context) {
     const source = need(context.certSource, 'the certificate source');
-    const { certificate } = certificateReader(source)(context.tokenKey);
+    const { x509: certificate } = certificateReader(source)(context.tokenKey);
     const certFile = certName(source);
     const subject = certificate.subject.replace(/\n/g, ', ');
     const spki = certificate.publicKey.export({ type: 'spki', format: 'der' });

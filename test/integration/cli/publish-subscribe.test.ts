@@ -2,6 +2,8 @@
  * publish and subscribe through a real mosquitto, with the device key in a
  * real SoftHSM2 token and in a TPM 2.0 simulator, over MQTT 5 and 3.1.1.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogs, RunningCli, trustlink } from '../../helpers/run.js';
 import { createStack, type TestStack } from '../../helpers/stack.js';
@@ -43,6 +45,22 @@ describe.each(['softhsm', 'tpm'] as const)('with a %s key', (kind) => {
     };
     expect(await flowControlOf('1')).toBe('none');
     expect(await flowControlOf('2')).toBe('aws-iot');
+  });
+
+  it('connects and publishes without loading node:crypto (the token signs, aws-crt does the TLS)', async () => {
+    // A preload writes the built-in modules the process loaded, as it exits.
+    const preload = join(stack.dir, 'module-list.cjs');
+    const listFile = join(stack.dir, 'modules.txt');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listFile)}, process.moduleLoadList.join('\\n')));\n`);
+    const env = { ...stack.env, NODE_OPTIONS: `--require ${preload}` };
+    const runs: Array<[string, string[]]> = [['connect', ['--client-id', 'no-crypto-connect']], ['publish', ['--client-id', 'no-crypto-publish', '--topic', 'test/no-crypto', '--message', 'm', '--qos', '1']]];
+    for (const [command, extra] of runs) {
+      const result = await trustlink([command, ...stack.args, ...extra], env);
+      expect(result.code, result.stderr).toBe(0);
+      const modules = readFileSync(listFile, 'utf8').split('\n');
+      expect(modules).toContain('NativeModule fs');
+      expect(modules.filter((name) => /^NativeModule (crypto|internal\/crypto\/)/.test(name))).toEqual([]);
+    }
   });
 
   it('prints bare payloads, one per line, without --json', async () => {

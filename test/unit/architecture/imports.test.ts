@@ -72,6 +72,7 @@ describe('src/ folder imports', () => {
       pkcs11: ['identity', 'connection', 'credentials', 'agent', 'selftest', 'provision', 'cli'],
       identity: ['connection', 'credentials', 'agent', 'selftest', 'provision', 'cli'],
       crt: ['identity', 'pkcs11', 'connection', 'credentials', 'agent', 'selftest', 'provision', 'cli'],
+      der: ['identity', 'pkcs11', 'crt', 'connection', 'credentials', 'agent', 'selftest', 'provision', 'cli'],
     };
     const wrong = Object.entries(above).flatMap(([low, highs]) =>
       highs.filter((high) => edges.get(low)?.has(high)).map((high) => `${low} → ${high}: ${edges.get(low)?.get(high)?.join(', ')}`));
