@@ -16,11 +16,12 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { HSM_DIR, REPO, TRUSTLINK } from '../helpers/paths.js';
+import { canConnect } from '../helpers/mosquitto.js';
 import { runChecked } from '../helpers/run.js';
 import { createStack, type TestStack } from '../helpers/stack.js';
+import { AWS_CRT_SCRIPT, awsCrtScriptEnv, buildNodelayShim } from './aws-crt-baseline.js';
 import { median } from './timing.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -62,17 +63,6 @@ async function startRelay(relay: string, rttMs: number): Promise<ChildProcess> {
   return child;
 }
 
-function canConnect(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: BROKER_ADDRESS, port: BROKER_PORT });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 interface Row { name: string; command: string; args: string[]; env: NodeJS.ProcessEnv; ms: number[] }
 
 let stack: TestStack | undefined;
@@ -85,9 +75,8 @@ try {
   // The broker's certificate names the address the clients dial.
   await runChecked(join(HSM_DIR, 'pki.sh'), ['server', pki.dir, 'rtt-server', `IP:${BROKER_ADDRESS}`]);
   const relayBinary = join(dir, 'rtt-relay');
-  const shim = join(dir, 'nodelay.so');
   execFileSync('cc', ['-O2', '-o', relayBinary, join(REPO, 'test/bench/rtt-relay.c')]);
-  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, join(REPO, 'test/bench/nodelay-preload.c'), '-ldl']);
+  const shim = buildNodelayShim(dir);
 
   ip('netns', 'add', NAMESPACE);
   namespaceMade = true;
@@ -103,17 +92,13 @@ try {
   broker = spawn('ip', ['netns', 'exec', NAMESPACE, 'mosquitto', '-c', config], { stdio: 'ignore' });
 
   const env = { ...stack.env, AWS_CRT_NODEJS_SUPPRESS_NODE_DEPRECATION_WARNING: 'true' };
-  const crtEnv = {
-    ...env, BENCH_HOST: BROKER_ADDRESS, BENCH_PORT: String(BROKER_PORT), BENCH_MODULE: token.modulePath, BENCH_PIN_FILE: token.pinFile,
-    BENCH_TOKEN: token.label, BENCH_KEY_LABEL: token.keyLabel, BENCH_CERT: token.certFile, BENCH_CA: pki.caFile,
-  };
+  const crtEnv = awsCrtScriptEnv(env, { host: BROKER_ADDRESS, port: BROKER_PORT }, token, token.certFile, pki);
   const args = ['--endpoint', BROKER_ADDRESS, '--port', String(BROKER_PORT), '--ca-file', pki.caFile, '--cert', token.certFile, '--key', token.keyUri,
     '--pkcs11-module', token.modulePath, '--pin-file', token.pinFile, '--log-level', 'warn'];
-  const crtScript = join(REPO, 'test/bench/aws-crt-publish.mjs');
   const publish = (id: string): string[] => ['publish', ...args, '--client-id', `rtt-${id}`, '--topic', 'bench/rtt', '--message', 'hello', '--count', '1', '--qos', '1'];
   const newRows = (): Row[] => [
-    { name: 'aws-crt alone: connect + 1 QoS 1 publish', command: process.execPath, args: [crtScript], env: { ...crtEnv, BENCH_CLIENT_ID: 'rtt-crt' }, ms: [] },
-    { name: 'the same with TCP_NODELAY (preload)', command: process.execPath, args: [crtScript], env: { ...crtEnv, BENCH_CLIENT_ID: 'rtt-crt-nodelay', LD_PRELOAD: shim }, ms: [] },
+    { name: 'aws-crt alone: connect + 1 QoS 1 publish', command: process.execPath, args: [AWS_CRT_SCRIPT], env: { ...crtEnv, BENCH_CLIENT_ID: 'rtt-crt' }, ms: [] },
+    { name: 'the same with TCP_NODELAY (preload)', command: process.execPath, args: [AWS_CRT_SCRIPT], env: { ...crtEnv, BENCH_CLIENT_ID: 'rtt-crt-nodelay', LD_PRELOAD: shim }, ms: [] },
     { name: 'trustlink publish --count 1 --qos 1', command: TRUSTLINK, args: publish('publish'), env, ms: [] },
     { name: 'trustlink connect', command: TRUSTLINK, args: ['connect', ...args, '--client-id', 'rtt-connect'], env, ms: [] },
   ];
@@ -121,7 +106,7 @@ try {
   const results: Array<{ rttMs: number; rows: Row[] }> = [];
   for (const rttMs of RTTS_MS) {
     relay = await startRelay(relayBinary, rttMs);
-    for (let tries = 0; !(await canConnect()); tries++) {
+    for (let tries = 0; !(await canConnect(BROKER_ADDRESS, BROKER_PORT)); tries++) {
       if (tries > 100) throw new Error('mosquitto does not answer in its namespace');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

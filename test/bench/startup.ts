@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { REPO } from '../helpers/paths.js';
 import { runChecked } from '../helpers/run.js';
 import { createStack, type TestStack, type TokenKind } from '../helpers/stack.js';
+import { AWS_CRT_SCRIPT, awsCrtScriptEnv, buildNodelayShim } from './aws-crt-baseline.js';
 import { median } from './timing.js';
 
 // 30 rounds, as issue 17's own measurement: a run stalls on Nagle's algorithm or not (~40 ms), so fewer rounds leave a row's median at the mercy of how many of its runs stalled.
@@ -28,13 +29,11 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 /** Older builds (dist folders, colon-separated) whose publish and connect rows join the same rounds. */
 const BEFORE = process.env.BENCH_BEFORE?.split(':').filter(Boolean) ?? [];
 const ONLY = process.env.BENCH_ONLY;
-const CRT_SCRIPT = join(REPO, 'test/bench/aws-crt-publish.mjs');
 // A copy of dist/ is measured: a test run (its global setup rebuilds dist/) must not change it mid-run.
 const COPY = mkdtempSync(join(tmpdir(), 'trustlink-bench-dist-'));
 cpSync(join(REPO, 'dist'), COPY, { recursive: true });
 const TRUSTLINK = join(COPY, 'trustlink');
 const CRT_ADDON = join(COPY, 'native', `linux-${process.arch}`, 'aws-crt-nodejs.node');
-const NODELAY_SHIM = join(REPO, 'test/bench/nodelay-preload.c');
 
 interface Sample { wallMs: number; cpuMs: number; rssMiB: number; round: number }
 interface Row {
@@ -115,20 +114,17 @@ try {
     const args = [...stack.args, '--log-level', 'warn'];
     args[args.indexOf('--cert') + 1] = cert;
     const env = { ...stack.env, AWS_CRT_NODEJS_SUPPRESS_NODE_DEPRECATION_WARNING: 'true' };
-    const crtEnv = {
-      ...env, BENCH_HOST: 'localhost', BENCH_PORT: String(stack.broker.port), BENCH_MODULE: stack.token.modulePath, BENCH_PIN_FILE: stack.token.pinFile,
-      BENCH_TOKEN: stack.token.label, BENCH_KEY_LABEL: stack.token.keyLabel, BENCH_CERT: cert, BENCH_CA: stack.pki.caFile,
-    };
+    const crtEnv = awsCrtScriptEnv(env, { host: 'localhost', port: stack.broker.port }, stack.token, cert, stack.pki);
     const on = LABEL[kind];
     // A client ID per row: a connection never takes over the broker's session of another row's.
     const publishArgs = (id: string): string[] => ['publish', ...args, '--client-id', `bench-${kind}-${id}`, '--topic', 'bench/one', '--message', 'hello', '--count', '1', '--qos', '1'];
     const connectArgs = (id: string): string[] => ['connect', ...args, '--client-id', `bench-${kind}-${id}`];
-    add({ name: `aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [CRT_SCRIPT], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-publish' } });
+    add({ name: `aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [AWS_CRT_SCRIPT], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-publish' } });
     add({ name: `trustlink publish --count 1 --qos 1, ${on}`, command: TRUSTLINK, args: publishArgs('publish'), env, versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
     // A compile cache of its own for each older build: saving one build's cache deletes the other builds' caches in the folder.
     const beforeEnv = (index: number): NodeJS.ProcessEnv => ({ ...env, XDG_CACHE_HOME: join(stack.dir, `cache-before-${index}`) });
     for (const [index, dir] of BEFORE.entries()) add({ name: `${dir}: trustlink publish, ${on}`, command: join(dir, 'trustlink'), args: publishArgs(`publish-${index}`), env: beforeEnv(index), versus: `aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
-    add({ name: `aws-crt alone: connect, ${on}`, command: process.execPath, args: [CRT_SCRIPT, 'connect'], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-connect' } });
+    add({ name: `aws-crt alone: connect, ${on}`, command: process.execPath, args: [AWS_CRT_SCRIPT, 'connect'], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-connect' } });
     add({ name: `trustlink connect, ${on}`, command: TRUSTLINK, args: connectArgs('connect'), env, versus: `aws-crt alone: connect, ${on}` });
     for (const [index, dir] of BEFORE.entries()) add({ name: `${dir}: trustlink connect, ${on}`, command: join(dir, 'trustlink'), args: connectArgs(`connect-${index}`), env: beforeEnv(index), versus: `aws-crt alone: connect, ${on}` });
     for (const [what, extra] of [['selftest --no-network', ['--no-network']], ['selftest (network, round trip)', []]] as const) {
@@ -152,9 +148,8 @@ try {
     }
     if (kind === 'softhsm') {
       // What Nagle's algorithm with delayed ACKs costs both: the same two rows with TCP_NODELAY set by a preload.
-      const shim = join(stack.dir, 'nodelay.so');
-      execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, NODELAY_SHIM, '-ldl']);
-      add({ name: `TCP_NODELAY preload: aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [CRT_SCRIPT], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-nodelay', LD_PRELOAD: shim } });
+      const shim = buildNodelayShim(stack.dir);
+      add({ name: `TCP_NODELAY preload: aws-crt alone: connect + 1 QoS 1 publish, ${on}`, command: process.execPath, args: [AWS_CRT_SCRIPT], env: { ...crtEnv, BENCH_CLIENT_ID: 'crt-nodelay', LD_PRELOAD: shim } });
       add({ name: `TCP_NODELAY preload: trustlink publish, ${on}`, command: TRUSTLINK, args: publishArgs('nodelay'), env: { ...env, LD_PRELOAD: shim }, versus: `TCP_NODELAY preload: aws-crt alone: connect + 1 QoS 1 publish, ${on}` });
       add({ name: `trustlink hsm list, ${on}`, command: TRUSTLINK, args: ['hsm', 'list', '--pkcs11-module', stack.token.modulePath], env });
     }

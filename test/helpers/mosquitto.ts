@@ -26,7 +26,8 @@ export interface Mosquitto {
   reload(): Promise<void>;
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+/** Whether a TCP connection to host:port is accepted now. */
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     socket.once('connect', () => {
